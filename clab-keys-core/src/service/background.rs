@@ -1,0 +1,105 @@
+//! Work kept off the request's critical path (`last_used_at` writes, re-hashing after pepper
+//! rotation), and the in-process debounce that keeps most requests from writing at all.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use time::{Duration, OffsetDateTime};
+use tokio::sync::Notify;
+
+use crate::format::KeyId;
+
+/// Runs futures on the current tokio runtime when there is one (and inline when there is
+/// not), and counts them so [`Background::idle`] can wait for all to finish at shutdown.
+#[derive(Debug, Default)]
+pub(crate) struct Background {
+    in_flight: std::sync::Arc<(AtomicUsize, Notify)>,
+}
+
+impl Background {
+    pub(crate) async fn run<F>(&self, inline: bool, fut: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let handle = if inline {
+            None
+        } else {
+            tokio::runtime::Handle::try_current().ok()
+        };
+        match handle {
+            Some(handle) => {
+                let counter = self.in_flight.clone();
+                counter.0.fetch_add(1, Ordering::SeqCst);
+                handle.spawn(async move {
+                    fut.await;
+                    if counter.0.fetch_sub(1, Ordering::SeqCst) == 1 {
+                        counter.1.notify_waiters();
+                    }
+                });
+            }
+            None => fut.await,
+        }
+    }
+
+    /// Waits until no spawned work is left.
+    pub(crate) async fn idle(&self) {
+        loop {
+            let notified = self.in_flight.1.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.in_flight.0.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Remembers when this process last tried to write `last_used_at` for each key, so that at
+/// most one write per key per window even leaves the process. The database's conditional
+/// update bounds writes across processes.
+#[derive(Debug)]
+pub(crate) struct TouchGuard {
+    window: Duration,
+    last: Mutex<HashMap<KeyId, OffsetDateTime>>,
+}
+
+/// Entries kept before stale ones are pruned; bounds memory whatever the number of keys.
+const MAX_TRACKED: usize = 65_536;
+
+impl TouchGuard {
+    pub(crate) fn new(window: Duration) -> Self {
+        Self {
+            window,
+            last: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub(crate) fn window(&self) -> Duration {
+        self.window
+    }
+
+    /// Whether a write is due for `key` at `now`; if so, records the attempt.
+    pub(crate) fn due(&self, key: KeyId, now: OffsetDateTime) -> bool {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = last.get(&key)
+            && now - *t < self.window
+            && now >= *t
+        {
+            return false;
+        }
+        if last.len() >= MAX_TRACKED {
+            let cutoff = now - self.window;
+            last.retain(|_, t| *t > cutoff);
+            if last.len() >= MAX_TRACKED {
+                // Only possible with more live keys than the bound within one window; the
+                // database condition still keeps writes to one per key per window.
+                last.clear();
+            }
+        }
+        last.insert(key, now);
+        true
+    }
+}

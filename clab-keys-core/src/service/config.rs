@@ -1,0 +1,169 @@
+//! Service configuration and the validation of new keys.
+
+use time::{Duration, OffsetDateTime};
+
+use super::errors::CreateError;
+use crate::error::ConfigError;
+
+/// Limits and windows of the key service.
+///
+/// ```
+/// use clab_keys_core::KeyServiceConfig;
+/// let config = KeyServiceConfig::default()
+///     .max_active_keys(5)
+///     .max_lifetime(Some(time::Duration::days(90)));
+/// assert_eq!(config.max_active_keys, 5);
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct KeyServiceConfig {
+    /// Most active (not revoked, not expired) keys per user. Default 10.
+    pub max_active_keys: u32,
+    /// Longest lifetime a key may be created with. `None` (the default) allows keys that
+    /// never expire. When set, a key created without an expiry gets this lifetime.
+    pub max_lifetime: Option<Duration>,
+    /// `last_used_at` is written at most once per key per window. Default 60 seconds.
+    pub last_used_window: Duration,
+    /// Write `last_used_at` and re-hashes inside the request instead of on a spawned task.
+    /// Default `false`; tests that count writes may turn it on.
+    pub inline_writes: bool,
+}
+
+impl Default for KeyServiceConfig {
+    fn default() -> Self {
+        Self {
+            max_active_keys: 10,
+            max_lifetime: None,
+            last_used_window: Duration::seconds(60),
+            inline_writes: false,
+        }
+    }
+}
+
+impl KeyServiceConfig {
+    /// Sets [`KeyServiceConfig::max_active_keys`].
+    pub fn max_active_keys(mut self, n: u32) -> Self {
+        self.max_active_keys = n;
+        self
+    }
+
+    /// Sets [`KeyServiceConfig::max_lifetime`].
+    pub fn max_lifetime(mut self, lifetime: Option<Duration>) -> Self {
+        self.max_lifetime = lifetime;
+        self
+    }
+
+    /// Sets [`KeyServiceConfig::last_used_window`].
+    pub fn last_used_window(mut self, window: Duration) -> Self {
+        self.last_used_window = window;
+        self
+    }
+
+    /// Sets [`KeyServiceConfig::inline_writes`].
+    pub fn inline_writes(mut self, inline: bool) -> Self {
+        self.inline_writes = inline;
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        if self.max_active_keys == 0 {
+            return Err(ConfigError::InvalidLimit("max_active_keys must be at least 1"));
+        }
+        if self.max_lifetime.is_some_and(|l| l <= Duration::ZERO) {
+            return Err(ConfigError::InvalidLimit("max_lifetime must be positive"));
+        }
+        if self.last_used_window < Duration::ZERO {
+            return Err(ConfigError::InvalidLimit("last_used_window must not be negative"));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn resolve_expiry(
+        &self,
+        new: &NewKey,
+        now: OffsetDateTime,
+    ) -> Result<Option<OffsetDateTime>, CreateError> {
+        let requested = match (new.expires_at, new.expires_in) {
+            (Some(_), Some(_)) => return Err(CreateError::InvalidExpiry),
+            (Some(at), None) => Some(at),
+            (None, Some(d)) => Some(now.checked_add(d).ok_or(CreateError::InvalidExpiry)?),
+            (None, None) => None,
+        };
+        match (requested, self.max_lifetime) {
+            (Some(at), _) if at <= now => Err(CreateError::InvalidExpiry),
+            (Some(at), Some(max)) if at - now > max => Err(CreateError::InvalidExpiry),
+            (Some(at), _) => Ok(Some(crate::clock::truncate_to_micros(at))),
+            (None, Some(max)) => Ok(Some(now + max)),
+            (None, None) => Ok(None),
+        }
+    }
+}
+
+/// Longest key name, in characters, after trimming.
+pub const MAX_NAME_CHARS: usize = 100;
+
+/// Trims a name and checks it is 1–100 characters without control characters.
+pub(crate) fn validate_name(name: &str) -> Result<String, CreateError> {
+    let name = name.trim();
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(CreateError::InvalidName);
+    }
+    Ok(name.to_owned())
+}
+
+/// What to create: a name, an optional expiry, optional scopes.
+///
+/// ```
+/// use clab_keys_core::NewKey;
+/// let new = NewKey::new("CI runner")
+///     .expires_in(time::Duration::days(30))
+///     .scopes(["projects:read"]);
+/// # let _ = new;
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct NewKey {
+    /// The name (trimmed; 1–100 characters, no control characters).
+    pub name: String,
+    /// An absolute expiry; must be in the future.
+    pub expires_at: Option<OffsetDateTime>,
+    /// A lifetime from now; give this or `expires_at`, not both.
+    pub expires_in: Option<Duration>,
+    /// Scopes to limit the key to; empty means unrestricted.
+    pub scopes: Vec<String>,
+}
+
+impl NewKey {
+    /// A key with this name, no expiry and no scopes.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            expires_at: None,
+            expires_in: None,
+            scopes: Vec::new(),
+        }
+    }
+
+    /// Expires at an absolute time.
+    pub fn expires_at(mut self, at: OffsetDateTime) -> Self {
+        self.expires_at = Some(at);
+        self
+    }
+
+    /// Expires after `lifetime` from creation.
+    pub fn expires_in(mut self, lifetime: Duration) -> Self {
+        self.expires_in = Some(lifetime);
+        self
+    }
+
+    /// Limits the key to these scopes.
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+}

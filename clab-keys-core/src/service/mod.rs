@@ -1,0 +1,393 @@
+//! The key service (SPEC §4): create, list, revoke and authenticate, with the per-user limit,
+//! expiry, soft revocation and the `last_used_at` debounce.
+
+mod background;
+mod config;
+mod errors;
+
+use std::sync::Arc;
+
+use time::OffsetDateTime;
+
+use crate::clock::{Clock, SystemClock};
+use crate::credential::Principal;
+use crate::entropy::{Entropy, OsEntropy};
+use crate::error::ConfigError;
+use crate::format::{KeyFormats, KeyId};
+use crate::hash::{HashCheck, KeyHasher};
+use crate::scope::Scopes;
+use crate::secret::ApiKey;
+use crate::store::{InsertOutcome, KeyRecord, KeyStore, RevokeOutcome, StoreError};
+use crate::user::UserId;
+
+use background::{Background, TouchGuard};
+pub use config::{KeyServiceConfig, NewKey};
+pub use errors::{AuthError, CreateError, InvalidReason, RevokeError};
+
+/// Most attempts at finding an unused key id before giving up. With 62^8 ids a second
+/// attempt is already rare.
+const INSERT_ATTEMPTS: usize = 8;
+
+/// The key service. Cheap to clone (one `Arc`); share one per application.
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+/// use clab_keys_core::{KeyService, MemoryStore, NewKey, UserId};
+/// let service = KeyService::builder(MemoryStore::new()).build().unwrap();
+/// let user = UserId::from(7_i64);
+/// let created = service.create(&user, NewKey::new("laptop")).await.unwrap();
+/// let principal = service.authenticate(created.token.expose_secret().as_bytes()).await.unwrap();
+/// assert_eq!(principal.user_id(), &user);
+/// # });
+/// ```
+#[derive(Debug, Clone)]
+pub struct KeyService {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Arc<dyn KeyStore>,
+    formats: KeyFormats,
+    hasher: KeyHasher,
+    clock: Arc<dyn Clock>,
+    entropy: Arc<dyn Entropy>,
+    config: KeyServiceConfig,
+    touches: TouchGuard,
+    background: Background,
+}
+
+/// Builds a [`KeyService`]. Every setting has a default except the store.
+#[derive(Debug)]
+pub struct KeyServiceBuilder {
+    store: Arc<dyn KeyStore>,
+    formats: KeyFormats,
+    hasher: KeyHasher,
+    clock: Arc<dyn Clock>,
+    entropy: Arc<dyn Entropy>,
+    config: KeyServiceConfig,
+}
+
+impl KeyServiceBuilder {
+    /// The accepted token formats; the first issues new keys. Default: `clab_user_` only.
+    pub fn formats(mut self, formats: KeyFormats) -> Self {
+        self.formats = formats;
+        self
+    }
+
+    /// The hasher. Default: plain SHA-256 ([`KeyHasher::sha256`]); production apps should
+    /// configure a pepper with [`KeyHasher::hmac`].
+    pub fn hasher(mut self, hasher: KeyHasher) -> Self {
+        self.hasher = hasher;
+        self
+    }
+
+    /// The clock. Default: [`SystemClock`].
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// The entropy source. Default: [`OsEntropy`].
+    pub fn entropy(mut self, entropy: impl Entropy) -> Self {
+        self.entropy = Arc::new(entropy);
+        self
+    }
+
+    /// Limits and windows. Default: [`KeyServiceConfig::default`].
+    pub fn config(mut self, config: KeyServiceConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Builds the service.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`ConfigError::InvalidLimit`] when a limit in the configuration is out of range.
+    pub fn build(self) -> Result<KeyService, ConfigError> {
+        self.config.validate()?;
+        Ok(KeyService {
+            inner: Arc::new(Inner {
+                touches: TouchGuard::new(self.config.last_used_window),
+                store: self.store,
+                formats: self.formats,
+                hasher: self.hasher,
+                clock: self.clock,
+                entropy: self.entropy,
+                config: self.config,
+                background: Background::default(),
+            }),
+        })
+    }
+}
+
+impl KeyService {
+    /// Starts building a service over `store`.
+    pub fn builder(store: impl KeyStore) -> KeyServiceBuilder {
+        Self::builder_shared(Arc::new(store))
+    }
+
+    /// Starts building a service over a store that is already shared.
+    pub fn builder_shared(store: Arc<dyn KeyStore>) -> KeyServiceBuilder {
+        KeyServiceBuilder {
+            store,
+            formats: KeyFormats::default(),
+            hasher: KeyHasher::sha256(),
+            clock: Arc::new(SystemClock),
+            entropy: Arc::new(OsEntropy),
+            config: KeyServiceConfig::default(),
+        }
+    }
+
+    /// The accepted token formats.
+    pub fn formats(&self) -> &KeyFormats {
+        &self.inner.formats
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &KeyServiceConfig {
+        &self.inner.config
+    }
+
+    /// The current time by the service's clock.
+    pub fn now(&self) -> OffsetDateTime {
+        self.inner.clock.now()
+    }
+
+    /// Creates a key for `user` and returns it with its plaintext token, which is never
+    /// available again.
+    ///
+    /// # Errors
+    ///
+    /// [`CreateError::InvalidName`], [`CreateError::InvalidExpiry`] and
+    /// [`CreateError::InvalidScopes`] for bad input (nothing is stored);
+    /// [`CreateError::LimitReached`] when the user already has the maximum number of active
+    /// keys; [`CreateError::Store`] and [`CreateError::Entropy`] for failures.
+    pub async fn create(&self, user: &UserId, new: NewKey) -> Result<CreatedKey, CreateError> {
+        let inner = &*self.inner;
+        let now = inner.clock.now();
+        let name = config::validate_name(&new.name)?;
+        let expires_at = inner.config.resolve_expiry(&new, now)?;
+        let scopes = Scopes::new(&new.scopes).map_err(|_| CreateError::InvalidScopes)?;
+        let format = inner.formats.primary();
+        for _ in 0..INSERT_ATTEMPTS {
+            let (key_id, token) = format.generate(&*inner.entropy)?;
+            let record = KeyRecord {
+                key_id,
+                prefix: format.prefix().as_str().to_owned(),
+                user_id: user.clone(),
+                name: name.clone(),
+                hash: inner.hasher.hash(token.expose_secret().as_bytes()),
+                scopes: scopes.clone(),
+                created_at: now,
+                expires_at,
+                last_used_at: None,
+                revoked_at: None,
+            };
+            match inner
+                .store
+                .insert_within_limit(&record, inner.config.max_active_keys, now)
+                .await?
+            {
+                InsertOutcome::Inserted => {
+                    tracing::info!(
+                        target: "clab_keys::audit",
+                        event = "authn_token_created",
+                        key_id = %key_id,
+                        user_id = %user,
+                        "api key created"
+                    );
+                    return Ok(CreatedKey {
+                        token,
+                        key: KeyInfo::from(record),
+                    });
+                }
+                InsertOutcome::LimitReached => {
+                    return Err(CreateError::LimitReached {
+                        limit: inner.config.max_active_keys,
+                    });
+                }
+                InsertOutcome::DuplicateKeyId => {
+                    tracing::debug!(target: "clab_keys", key_id = %key_id, "key id collision, retrying");
+                }
+            }
+        }
+        Err(CreateError::KeyIdCollisions)
+    }
+
+    /// Lists a user's keys (metadata only), newest first.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the store fails.
+    pub async fn list(&self, user: &UserId) -> Result<Vec<KeyInfo>, StoreError> {
+        let records = self.inner.store.list(user).await?;
+        Ok(records.into_iter().map(KeyInfo::from).collect())
+    }
+
+    /// Revokes one of `user`'s keys (soft: the row stays for audit). Idempotent. A key id that
+    /// is malformed, unknown or another user's is [`RevokeError::NotFound`], all alike.
+    ///
+    /// # Errors
+    ///
+    /// [`RevokeError::NotFound`] as above; [`RevokeError::Store`] when the store fails.
+    pub async fn revoke(&self, user: &UserId, key_id: &str) -> Result<(), RevokeError> {
+        let key_id = KeyId::parse(key_id).map_err(|_| RevokeError::NotFound)?;
+        let now = self.inner.clock.now();
+        match self.inner.store.revoke(user, &key_id, now).await? {
+            RevokeOutcome::Revoked => {
+                tracing::info!(
+                    target: "clab_keys::audit",
+                    event = "authn_token_revoked",
+                    key_id = %key_id,
+                    user_id = %user,
+                    "api key revoked"
+                );
+                Ok(())
+            }
+            RevokeOutcome::AlreadyRevoked => Ok(()),
+            RevokeOutcome::NotFound => Err(RevokeError::NotFound),
+        }
+    }
+
+    /// Authenticates a presented token: parse → checksum → lookup by id → constant-time hash
+    /// compare → not revoked → not expired. Malformed tokens never reach the store. An unknown
+    /// id costs one hash and one compare, like a wrong secret, and yields the same error.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::Malformed`] (store untouched), [`AuthError::Invalid`] (same outward error
+    /// for every reason), [`AuthError::Unavailable`] when the store fails (fail closed).
+    pub async fn authenticate(&self, token: &[u8]) -> Result<Principal, AuthError> {
+        let inner = &*self.inner;
+        let parsed = inner.formats.parse(token).map_err(AuthError::Malformed)?;
+        let key_id = parsed.key_id();
+        let Some(record) = inner
+            .store
+            .find(&key_id)
+            .await
+            .map_err(AuthError::Unavailable)?
+        else {
+            inner.hasher.burn(parsed.expose_token());
+            return Err(fail(key_id, None, InvalidReason::Unknown));
+        };
+        let rehash = match inner.hasher.check(parsed.expose_token(), &record.hash) {
+            HashCheck::Match { rehash } => rehash,
+            HashCheck::UnknownVersion => {
+                return Err(fail(key_id, Some(&record), InvalidReason::UnknownHashVersion));
+            }
+            _ => return Err(fail(key_id, Some(&record), InvalidReason::Mismatch)),
+        };
+        // Status checks come only after the digest matched: only the real holder learns them.
+        let now = inner.clock.now();
+        if record.revoked_at.is_some() {
+            tracing::warn!(
+                target: "clab_keys::audit",
+                event = "authn_token_reuse",
+                key_id = %key_id,
+                user_id = %record.user_id,
+                "revoked api key presented"
+            );
+            return Err(AuthError::Invalid(InvalidReason::Revoked));
+        }
+        if record.is_expired(now) {
+            return Err(fail(key_id, Some(&record), InvalidReason::Expired));
+        }
+        if rehash {
+            let new = inner.hasher.hash(parsed.expose_token());
+            let store = inner.store.clone();
+            let old = record.hash;
+            inner
+                .background
+                .run(inner.config.inline_writes, async move {
+                    if let Err(e) = store.replace_hash(&key_id, &old, &new).await {
+                        tracing::warn!(target: "clab_keys", key_id = %key_id, error = %e, "re-hashing api key failed");
+                    }
+                })
+                .await;
+        }
+        if inner.touches.due(key_id, now) {
+            let store = inner.store.clone();
+            let cutoff = now - inner.touches.window();
+            inner
+                .background
+                .run(inner.config.inline_writes, async move {
+                    // A failed write never changes the authentication result.
+                    if let Err(e) = store.touch(&key_id, now, cutoff).await {
+                        tracing::warn!(target: "clab_keys", key_id = %key_id, error = %e, "recording last_used_at failed");
+                    }
+                })
+                .await;
+        }
+        Ok(Principal::from_key(&record))
+    }
+
+    /// Waits until every pending background write (`last_used_at`, re-hash) has finished.
+    /// Call it during graceful shutdown.
+    pub async fn flush(&self) {
+        self.inner.background.idle().await;
+    }
+}
+
+fn fail(key_id: KeyId, record: Option<&KeyRecord>, reason: InvalidReason) -> AuthError {
+    tracing::info!(
+        target: "clab_keys::audit",
+        event = "authn_token_fail",
+        key_id = %key_id,
+        user_id = record.map(|r| r.user_id.as_str()),
+        reason = reason.as_str(),
+        "api key rejected"
+    );
+    AuthError::Invalid(reason)
+}
+
+/// A newly created key: its plaintext token (shown once) and its metadata.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct CreatedKey {
+    /// The plaintext token. Show it to the user once; it is never available again.
+    pub token: ApiKey,
+    /// The key's metadata.
+    pub key: KeyInfo,
+}
+
+/// What may be shown about a key: everything but the token and its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct KeyInfo {
+    /// The public key id.
+    pub key_id: KeyId,
+    /// The owner.
+    pub user_id: UserId,
+    /// The name.
+    pub name: String,
+    /// Brand prefix plus key id, such as `clab_user_3fK9xQ2a`.
+    pub display_prefix: String,
+    /// Scopes; empty means unrestricted.
+    pub scopes: Scopes,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// Expiry time, if any.
+    pub expires_at: Option<OffsetDateTime>,
+    /// Last use, to the precision of the debounce window.
+    pub last_used_at: Option<OffsetDateTime>,
+    /// Revocation time, if revoked.
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+impl From<KeyRecord> for KeyInfo {
+    fn from(r: KeyRecord) -> Self {
+        Self {
+            display_prefix: r.display_prefix(),
+            key_id: r.key_id,
+            user_id: r.user_id,
+            name: r.name,
+            scopes: r.scopes,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            last_used_at: r.last_used_at,
+            revoked_at: r.revoked_at,
+        }
+    }
+}

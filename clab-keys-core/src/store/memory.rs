@@ -1,0 +1,124 @@
+//! An in-memory store: the embedded default for tests and small single-process apps.
+//! Keys are lost when the process exits.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use time::OffsetDateTime;
+
+use super::{InsertOutcome, KeyRecord, KeyStore, RevokeOutcome, StoreError};
+use crate::format::KeyId;
+use crate::hash::StoredHash;
+use crate::user::UserId;
+
+/// A [`KeyStore`] in process memory. Every operation holds one lock for its whole duration,
+/// so the per-user limit and the `last_used_at` debounce hold under any concurrency.
+/// Cloning shares the same keys.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryStore {
+    keys: Arc<Mutex<HashMap<KeyId, KeyRecord>>>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<KeyId, KeyRecord>> {
+        // A panic while holding the lock cannot leave a record half-written (every update
+        // is a single assignment), so a poisoned lock is still safe to use.
+        self.keys.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[async_trait::async_trait]
+impl KeyStore for MemoryStore {
+    async fn insert_within_limit(
+        &self,
+        record: &KeyRecord,
+        max_active: u32,
+        now: OffsetDateTime,
+    ) -> Result<InsertOutcome, StoreError> {
+        let mut keys = self.lock();
+        if keys.contains_key(&record.key_id) {
+            return Ok(InsertOutcome::DuplicateKeyId);
+        }
+        let active = keys
+            .values()
+            .filter(|k| k.user_id == record.user_id && k.is_active(now))
+            .count();
+        if active >= max_active as usize {
+            return Ok(InsertOutcome::LimitReached);
+        }
+        keys.insert(record.key_id, record.clone());
+        Ok(InsertOutcome::Inserted)
+    }
+
+    async fn find(&self, key_id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
+        Ok(self.lock().get(key_id).cloned())
+    }
+
+    async fn list(&self, user_id: &UserId) -> Result<Vec<KeyRecord>, StoreError> {
+        let mut out: Vec<KeyRecord> = self
+            .lock()
+            .values()
+            .filter(|k| &k.user_id == user_id)
+            .cloned()
+            .collect();
+        out.sort_by_key(|k| std::cmp::Reverse((k.created_at, k.key_id)));
+        Ok(out)
+    }
+
+    async fn revoke(
+        &self,
+        user_id: &UserId,
+        key_id: &KeyId,
+        at: OffsetDateTime,
+    ) -> Result<RevokeOutcome, StoreError> {
+        let mut keys = self.lock();
+        match keys.get_mut(key_id) {
+            Some(k) if &k.user_id == user_id => {
+                if k.revoked_at.is_some() {
+                    Ok(RevokeOutcome::AlreadyRevoked)
+                } else {
+                    k.revoked_at = Some(at);
+                    Ok(RevokeOutcome::Revoked)
+                }
+            }
+            _ => Ok(RevokeOutcome::NotFound),
+        }
+    }
+
+    async fn touch(
+        &self,
+        key_id: &KeyId,
+        at: OffsetDateTime,
+        cutoff: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut keys = self.lock();
+        match keys.get_mut(key_id) {
+            Some(k) if k.last_used_at.is_none_or(|t| t < cutoff) => {
+                k.last_used_at = Some(at);
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn replace_hash(
+        &self,
+        key_id: &KeyId,
+        old: &StoredHash,
+        new: &StoredHash,
+    ) -> Result<bool, StoreError> {
+        let mut keys = self.lock();
+        match keys.get_mut(key_id) {
+            Some(k) if k.hash.version == old.version && k.hash.digest.ct_eq(&old.digest) => {
+                k.hash = *new;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+}

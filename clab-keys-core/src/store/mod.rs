@@ -1,0 +1,188 @@
+//! The storage contract. A [`KeyStore`] keeps [`KeyRecord`]s; the key service decides
+//! everything else. The trait is shaped so that a SQL store can enforce the per-user limit
+//! atomically ([`KeyStore::insert_within_limit`]) and debounce `last_used_at` with one
+//! conditional update ([`KeyStore::touch`]).
+
+mod memory;
+
+use std::fmt;
+
+use time::OffsetDateTime;
+
+use crate::format::KeyId;
+use crate::hash::StoredHash;
+use crate::scope::Scopes;
+use crate::user::UserId;
+
+pub use memory::MemoryStore;
+
+/// One stored API key (SPEC §4). Holds the digest of the token, never the token.
+#[derive(Debug, Clone)]
+pub struct KeyRecord {
+    /// The public key id (also the lookup key and the id used in URLs).
+    pub key_id: KeyId,
+    /// The prefix of the format the key was issued in, such as `clab_user_`.
+    pub prefix: String,
+    /// The owner.
+    pub user_id: UserId,
+    /// A name chosen by the owner (1–100 characters).
+    pub name: String,
+    /// The digest of the whole token and the version that made it.
+    pub hash: StoredHash,
+    /// Scopes the key is limited to; empty means unrestricted.
+    pub scopes: Scopes,
+    /// When the key was created.
+    pub created_at: OffsetDateTime,
+    /// When the key stops working, if ever.
+    pub expires_at: Option<OffsetDateTime>,
+    /// When the key was last used, to the precision of the debounce window.
+    pub last_used_at: Option<OffsetDateTime>,
+    /// When the key was revoked.
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
+impl KeyRecord {
+    /// Whether the key counts against the per-user limit at `now`: neither revoked nor expired.
+    pub fn is_active(&self, now: OffsetDateTime) -> bool {
+        self.revoked_at.is_none() && !self.is_expired(now)
+    }
+
+    /// Whether the key has expired at `now` (`now >= expires_at`).
+    pub fn is_expired(&self, now: OffsetDateTime) -> bool {
+        self.expires_at.is_some_and(|e| now >= e)
+    }
+
+    /// The display prefix, brand prefix plus key id (`clab_user_3fK9xQ2a`): safe to show and log.
+    pub fn display_prefix(&self) -> String {
+        format!("{}{}", self.prefix, self.key_id)
+    }
+}
+
+/// The outcome of [`KeyStore::insert_within_limit`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum InsertOutcome {
+    /// The record was stored.
+    Inserted,
+    /// The user already has `max_active` active keys; nothing was stored.
+    LimitReached,
+    /// Another key already has this key id; nothing was stored. The service retries with a
+    /// new id.
+    DuplicateKeyId,
+}
+
+/// The outcome of [`KeyStore::revoke`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RevokeOutcome {
+    /// The key was active or expired and is now revoked.
+    Revoked,
+    /// The key was already revoked; nothing changed.
+    AlreadyRevoked,
+    /// No key with this id belongs to this user.
+    NotFound,
+}
+
+/// A store failed. The source error is kept for logs; its text never reaches a client.
+#[derive(Debug, thiserror::Error)]
+#[error("key store failed: {message}")]
+pub struct StoreError {
+    message: &'static str,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl StoreError {
+    /// A store error with a fixed description and the underlying error as its source.
+    pub fn new(message: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self {
+            message,
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// A store error with only a fixed description (for example a row that fails to decode).
+    pub fn msg(message: &'static str) -> Self {
+        Self {
+            message,
+            source: None,
+        }
+    }
+}
+
+/// Where keys live. Implementations: [`MemoryStore`] here, the SeaORM store in
+/// `clab-keys-seaorm`. Every implementation should pass the conformance suite
+/// (`testing::conformance`, feature `testing`).
+///
+/// Times are passed in by the service (from its injectable clock); a store never reads the
+/// clock itself.
+#[async_trait::async_trait]
+pub trait KeyStore: fmt::Debug + Send + Sync + 'static {
+    /// Stores `record` if its user has fewer than `max_active` active keys at `now` (neither
+    /// revoked nor expired), **atomically**: concurrent calls for one user never leave more
+    /// than `max_active` active keys.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the store fails; a duplicate key id is
+    /// [`InsertOutcome::DuplicateKeyId`], not an error.
+    async fn insert_within_limit(
+        &self,
+        record: &KeyRecord,
+        max_active: u32,
+        now: OffsetDateTime,
+    ) -> Result<InsertOutcome, StoreError>;
+
+    /// Finds a key by id, whoever owns it, revoked or not.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the store fails.
+    async fn find(&self, key_id: &KeyId) -> Result<Option<KeyRecord>, StoreError>;
+
+    /// Lists a user's keys, newest first (by `created_at`, then key id, descending).
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the store fails.
+    async fn list(&self, user_id: &UserId) -> Result<Vec<KeyRecord>, StoreError>;
+
+    /// Sets `revoked_at = at` on the user's key unless it is already revoked.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the store fails.
+    async fn revoke(
+        &self,
+        user_id: &UserId,
+        key_id: &KeyId,
+        at: OffsetDateTime,
+    ) -> Result<RevokeOutcome, StoreError>;
+
+    /// Sets `last_used_at = at` only where it is null or older than `cutoff`, in one
+    /// conditional update, and says whether a row changed. Several app instances together
+    /// therefore write at most once per key per window.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the store fails.
+    async fn touch(
+        &self,
+        key_id: &KeyId,
+        at: OffsetDateTime,
+        cutoff: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// Replaces the stored hash only if it is still `old` (pepper rotation), and says
+    /// whether a row changed.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the store fails.
+    async fn replace_hash(
+        &self,
+        key_id: &KeyId,
+        old: &StoredHash,
+        new: &StoredHash,
+    ) -> Result<bool, StoreError>;
+}
