@@ -1,0 +1,498 @@
+//! The store conformance suite: every rule of SPEC §4 that a [`KeyStore`] takes part in.
+//!
+//! Run it against a store with [`store_conformance_tests!`](crate::store_conformance_tests),
+//! giving an async factory that returns a fresh, empty store, or `None` to skip (for example
+//! when a database URL is not configured):
+//!
+//! ```ignore
+//! clab_keys_core::store_conformance_tests!(|| async {
+//!     Some(std::sync::Arc::new(clab_keys_core::MemoryStore::new()) as std::sync::Arc<dyn clab_keys_core::KeyStore>)
+//! });
+//! ```
+//!
+//! Each case is also a public async function taking the store, so a harness can call them
+//! itself. A case panics (with a message naming the rule) when the store breaks it.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use time::{Duration, OffsetDateTime};
+
+use super::{ManualClock, RecordingStore};
+use crate::format::KeyId;
+use crate::hash::{HashVersion, KeyDigest, KeyHasher, StoredHash};
+use crate::scope::Scopes;
+use crate::secret::Pepper;
+use crate::service::{AuthError, CreateError, InvalidReason, KeyService, KeyServiceConfig, NewKey};
+use crate::store::{InsertOutcome, KeyRecord, KeyStore, RevokeOutcome};
+use crate::user::UserId;
+
+/// Generates one `#[test]` per conformance case for a store factory.
+///
+/// The factory is an expression that can be called with no arguments and returns a future of
+/// `Option<Arc<dyn KeyStore>>`: a fresh, empty store, or `None` to skip (the test then prints
+/// that it was skipped and why it could not run).
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($make:expr) => {
+        $crate::__conformance_cases!(
+            $make;
+            created_key_round_trips,
+            unknown_key_id_is_not_found,
+            duplicate_key_id_is_reported,
+            key_id_collision_is_retried,
+            limit_counts_only_active_keys,
+            concurrent_creates_respect_limit,
+            list_is_newest_first_and_per_user,
+            revoke_is_soft_and_idempotent,
+            revoking_another_users_key_is_not_found,
+            authenticate_checks_secret_revocation_and_expiry,
+            touch_is_conditional,
+            concurrent_touches_write_once,
+            debounce_holds_across_instances,
+            replace_hash_is_conditional,
+            pepper_rotation_rehashes_on_use,
+            all_user_id_kinds_are_served,
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_cases {
+    ($make:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::testing::__private::runtime().block_on(async {
+                    let make = $make;
+                    match make().await {
+                        Some(store) => $crate::testing::conformance::$case(store).await,
+                        None => eprintln!(
+                            "skipped: {} (no store configured for this backend)",
+                            stringify!($case)
+                        ),
+                    }
+                });
+            }
+        )+
+    };
+}
+
+fn service(store: Arc<dyn KeyStore>, clock: &ManualClock) -> KeyService {
+    service_with(store, clock, KeyHasher::sha256())
+}
+
+fn service_with(store: Arc<dyn KeyStore>, clock: &ManualClock, hasher: KeyHasher) -> KeyService {
+    match KeyService::builder_shared(store)
+        .clock(clock.clone())
+        .hasher(hasher)
+        .config(KeyServiceConfig::default().inline_writes(true))
+        .build()
+    {
+        Ok(s) => s,
+        Err(e) => panic!("building the service failed: {e}"),
+    }
+}
+
+fn user(n: i64) -> UserId {
+    UserId::from(n)
+}
+
+fn ok<T, E: std::fmt::Display>(r: Result<T, E>, what: &str) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("{what} failed: {e}"),
+    }
+}
+
+fn record(key_id: &str, user_id: &UserId, created_at: OffsetDateTime) -> KeyRecord {
+    KeyRecord {
+        key_id: ok(KeyId::parse(key_id), "key id"),
+        prefix: "clab_user_".to_owned(),
+        user_id: user_id.clone(),
+        name: "record".to_owned(),
+        hash: StoredHash {
+            version: HashVersion::SHA256,
+            digest: KeyDigest::from_bytes([1; 32]),
+        },
+        scopes: Scopes::default(),
+        created_at,
+        expires_at: None,
+        last_used_at: None,
+        revoked_at: None,
+    }
+}
+
+async fn active_count(store: &dyn KeyStore, user: &UserId, now: OffsetDateTime) -> usize {
+    ok(store.list(user).await, "list")
+        .iter()
+        .filter(|k| k.is_active(now))
+        .count()
+}
+
+/// Every field written at creation reads back equal (timestamps to the microsecond, in UTC).
+pub async fn created_key_round_trips(store: Arc<dyn KeyStore>) {
+    let clock = ManualClock::new(time::macros::datetime!(2026-03-04 05:06:07.123456 UTC));
+    let svc = service(store.clone(), &clock);
+    let u = UserId::new("user-ü-1").unwrap_or_else(|_| user(1));
+    let created = ok(
+        svc.create(
+            &u,
+            NewKey::new("  CI runner  ")
+                .expires_in(Duration::days(30))
+                .scopes(["projects:read", "runs:write"]),
+        )
+        .await,
+        "create",
+    );
+    let stored = ok(store.find(&created.key.key_id).await, "find")
+        .unwrap_or_else(|| panic!("created key must be found by its id"));
+    assert_eq!(stored.key_id, created.key.key_id);
+    assert_eq!(stored.prefix, "clab_user_");
+    assert_eq!(stored.user_id, u, "user id round trip");
+    assert_eq!(stored.name, "CI runner", "name is stored trimmed");
+    assert_eq!(stored.scopes.to_string(), "projects:read runs:write");
+    assert_eq!(stored.created_at, clock_now(&clock), "created_at round trip");
+    assert_eq!(
+        stored.expires_at,
+        Some(clock_now(&clock) + Duration::days(30)),
+        "expires_at round trip"
+    );
+    assert_eq!(stored.created_at.offset(), time::UtcOffset::UTC, "timestamps read back in UTC");
+    assert!(stored.last_used_at.is_none() && stored.revoked_at.is_none());
+    let expected = KeyHasher::sha256().hash(created.token.expose_secret().as_bytes());
+    assert_eq!(stored.hash.version, HashVersion::SHA256);
+    assert!(stored.hash.digest.ct_eq(&expected.digest), "the stored digest is the token's");
+}
+
+fn clock_now(clock: &ManualClock) -> OffsetDateTime {
+    use crate::clock::Clock as _;
+    clock.now()
+}
+
+/// Finding an id that was never stored returns `None`, and authenticating with it is
+/// `Invalid(Unknown)`.
+pub async fn unknown_key_id_is_not_found(store: Arc<dyn KeyStore>) {
+    let id = ok(KeyId::parse("zzzzzzzz"), "key id");
+    assert!(ok(store.find(&id).await, "find").is_none());
+}
+
+/// Inserting a second record with an existing key id reports `DuplicateKeyId` and stores nothing.
+pub async fn duplicate_key_id_is_reported(store: Arc<dyn KeyStore>) {
+    let now = time::macros::datetime!(2026-01-01 00:00:00 UTC);
+    let (a, b) = (user(1), user(2));
+    let first = record("dupdup01", &a, now);
+    assert_eq!(ok(store.insert_within_limit(&first, 10, now).await, "insert"), InsertOutcome::Inserted);
+    let second = record("dupdup01", &b, now);
+    assert_eq!(
+        ok(store.insert_within_limit(&second, 10, now).await, "insert"),
+        InsertOutcome::DuplicateKeyId
+    );
+    assert!(ok(store.list(&b).await, "list").is_empty(), "nothing stored for the second user");
+}
+
+/// A key id collision on insert is retried with a new id (forced with scripted entropy).
+pub async fn key_id_collision_is_retried(store: Arc<dyn KeyStore>) {
+    let clock = ManualClock::fixed();
+    let svc = ok(
+        KeyService::builder_shared(store.clone())
+            .clock(clock.clone())
+            .entropy(super::ScriptedEntropy::repeat_key_id(2))
+            .build(),
+        "build",
+    );
+    let first = ok(svc.create(&user(1), NewKey::new("a")).await, "first create");
+    assert_eq!(first.key.key_id.as_str(), "00000000");
+    let second = ok(svc.create(&user(1), NewKey::new("b")).await, "second create");
+    assert_ne!(second.key.key_id, first.key.key_id, "the colliding id was replaced");
+    assert_eq!(ok(store.list(&user(1)).await, "list").len(), 2);
+}
+
+/// The limit counts keys that are neither revoked nor expired.
+pub async fn limit_counts_only_active_keys(store: Arc<dyn KeyStore>) {
+    let clock = ManualClock::fixed();
+    let svc = service(store.clone(), &clock);
+    let u = user(10);
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let k = ok(svc.create(&u, NewKey::new(format!("k{i}"))).await, "create");
+        ids.push(k.key.key_id);
+    }
+    match svc.create(&u, NewKey::new("eleventh")).await {
+        Err(CreateError::LimitReached { limit: 10 }) => {}
+        other => panic!("the 11th active key must hit the limit, got {other:?}"),
+    }
+    ok(svc.revoke(&u, ids[0].as_str()).await, "revoke");
+    ok(svc.create(&u, NewKey::new("after revoke")).await, "create after revoke");
+    // An expired key no longer counts either.
+    ok(svc.revoke(&u, ids[1].as_str()).await, "revoke");
+    ok(
+        svc.create(&u, NewKey::new("short").expires_in(Duration::hours(1))).await,
+        "create short-lived",
+    );
+    assert!(matches!(svc.create(&u, NewKey::new("x")).await, Err(CreateError::LimitReached { .. })));
+    clock.advance(Duration::hours(2));
+    ok(svc.create(&u, NewKey::new("after expiry")).await, "create after expiry");
+    assert_eq!(active_count(&*store, &u, clock_now(&clock)).await, 10);
+    // Another user is not affected.
+    ok(svc.create(&user(11), NewKey::new("other")).await, "other user");
+}
+
+/// 50 simultaneous creates for one user leave exactly 10 active keys.
+pub async fn concurrent_creates_respect_limit(store: Arc<dyn KeyStore>) {
+    let clock = ManualClock::fixed();
+    let svc = service(store.clone(), &clock);
+    let u = user(20);
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let svc = svc.clone();
+            let u = u.clone();
+            tokio::spawn(async move { svc.create(&u, NewKey::new(format!("c{i}"))).await })
+        })
+        .collect();
+    let (mut created, mut limited) = (0, 0);
+    for t in tasks {
+        match t.await {
+            Ok(Ok(_)) => created += 1,
+            Ok(Err(CreateError::LimitReached { .. })) => limited += 1,
+            Ok(Err(e)) => panic!("concurrent create failed: {e}"),
+            Err(e) => panic!("task failed: {e}"),
+        }
+    }
+    assert_eq!((created, limited), (10, 40), "exactly 10 of 50 concurrent creates succeed");
+    assert_eq!(active_count(&*store, &u, clock_now(&clock)).await, 10);
+}
+
+/// Lists hold only the user's keys, newest first.
+pub async fn list_is_newest_first_and_per_user(store: Arc<dyn KeyStore>) {
+    let clock = ManualClock::fixed();
+    let svc = service(store.clone(), &clock);
+    for name in ["first", "second", "third"] {
+        ok(svc.create(&user(30), NewKey::new(name)).await, "create");
+        clock.advance(Duration::seconds(1));
+    }
+    ok(svc.create(&user(31), NewKey::new("someone else")).await, "create");
+    let names: Vec<String> = ok(svc.list(&user(30)).await, "list")
+        .into_iter()
+        .map(|k| k.name)
+        .collect();
+    assert_eq!(names, ["third", "second", "first"]);
+}
+
+/// Revoking sets `revoked_at`, keeps the row, is idempotent, and the key stops working.
+pub async fn revoke_is_soft_and_idempotent(store: Arc<dyn KeyStore>) {
+    let clock = ManualClock::fixed();
+    let svc = service(store.clone(), &clock);
+    let u = user(40);
+    let created = ok(svc.create(&u, NewKey::new("to revoke")).await, "create");
+    let id = created.key.key_id;
+    clock.advance(Duration::minutes(5));
+    ok(svc.revoke(&u, id.as_str()).await, "revoke");
+    let row = ok(store.find(&id).await, "find").unwrap_or_else(|| panic!("revoked row must stay"));
+    assert_eq!(row.revoked_at, Some(clock_now(&clock)));
+    clock.advance(Duration::minutes(5));
+    ok(svc.revoke(&u, id.as_str()).await, "second revoke");
+    assert_eq!(
+        ok(store.revoke(&u, &id, clock_now(&clock)).await, "store revoke"),
+        RevokeOutcome::AlreadyRevoked
+    );
+    let row = ok(store.find(&id).await, "find").unwrap_or_else(|| panic!("row must stay"));
+    assert_eq!(row.revoked_at, Some(clock_now(&clock) - Duration::minutes(5)), "first revocation time kept");
+    match svc.authenticate(created.token.expose_secret().as_bytes()).await {
+        Err(AuthError::Invalid(InvalidReason::Revoked)) => {}
+        other => panic!("a revoked key must be refused, got {other:?}"),
+    }
+}
+
+/// Revoking another user's key is not found, like a key that does not exist, and changes nothing.
+pub async fn revoking_another_users_key_is_not_found(store: Arc<dyn KeyStore>) {
+    let clock = ManualClock::fixed();
+    let svc = service(store.clone(), &clock);
+    let created = ok(svc.create(&user(50), NewKey::new("mine")).await, "create");
+    let id = created.key.key_id;
+    assert_eq!(
+        ok(store.revoke(&user(51), &id, clock_now(&clock)).await, "store revoke"),
+        RevokeOutcome::NotFound
+    );
+    assert!(matches!(
+        svc.revoke(&user(51), id.as_str()).await,
+        Err(crate::service::RevokeError::NotFound)
+    ));
+    assert!(matches!(
+        svc.revoke(&user(51), "zzzzzzzz").await,
+        Err(crate::service::RevokeError::NotFound)
+    ));
+    ok(svc.authenticate(created.token.expose_secret().as_bytes()).await, "owner's key still works");
+}
+
+/// Authentication accepts the right token and refuses a wrong secret, an expired key
+/// (`now >= expires_at`) and a revoked one.
+pub async fn authenticate_checks_secret_revocation_and_expiry(store: Arc<dyn KeyStore>) {
+    let clock = ManualClock::fixed();
+    let svc = service(store.clone(), &clock);
+    let u = user(60);
+    let created = ok(
+        svc.create(&u, NewKey::new("expiring").expires_in(Duration::hours(1))).await,
+        "create",
+    );
+    let token = created.token.expose_secret().to_owned();
+    let p = ok(svc.authenticate(token.as_bytes()).await, "authenticate");
+    assert_eq!(p.user_id(), &u);
+    assert_eq!(p.key_id(), Some(created.key.key_id));
+    // Same id, different secret (with a recomputed checksum so it reaches the store).
+    let forged = forge_secret(&token);
+    match svc.authenticate(forged.as_bytes()).await {
+        Err(AuthError::Invalid(InvalidReason::Mismatch)) => {}
+        other => panic!("a wrong secret must be refused, got {other:?}"),
+    }
+    clock.advance(Duration::hours(1) - Duration::microseconds(1));
+    ok(svc.authenticate(token.as_bytes()).await, "just before expiry");
+    clock.advance(Duration::microseconds(1));
+    match svc.authenticate(token.as_bytes()).await {
+        Err(AuthError::Invalid(InvalidReason::Expired)) => {}
+        other => panic!("a key at its expiry instant must be refused, got {other:?}"),
+    }
+}
+
+/// Replaces the secret of a token, keeping its id, with a valid checksum.
+pub fn forge_secret(token: &str) -> String {
+    use crate::format::{BODY_LEN, CHECKSUM_LEN, KEY_ID_LEN, checksum};
+    let prefix_len = token.len() - BODY_LEN;
+    let mut signed = token.as_bytes()[..token.len() - CHECKSUM_LEN].to_vec();
+    let pos = prefix_len + KEY_ID_LEN;
+    signed[pos] = if signed[pos] == b'A' { b'B' } else { b'A' };
+    let sum = checksum(&signed);
+    signed.extend_from_slice(&sum);
+    String::from_utf8(signed).unwrap_or_default()
+}
+
+/// `touch` writes when `last_used_at` is null or older than the cutoff, and not otherwise.
+pub async fn touch_is_conditional(store: Arc<dyn KeyStore>) {
+    let t0 = time::macros::datetime!(2026-01-01 00:00:00 UTC);
+    let r = record("touch001", &user(70), t0);
+    ok(store.insert_within_limit(&r, 10, t0).await, "insert");
+    let w = Duration::seconds(60);
+    assert!(ok(store.touch(&r.key_id, t0, t0 - w).await, "touch"), "first touch writes");
+    let t1 = t0 + Duration::seconds(30);
+    assert!(!ok(store.touch(&r.key_id, t1, t1 - w).await, "touch"), "within the window: no write");
+    let t2 = t0 + Duration::seconds(61);
+    assert!(ok(store.touch(&r.key_id, t2, t2 - w).await, "touch"), "after the window: writes");
+    let row = ok(store.find(&r.key_id).await, "find").unwrap_or_else(|| panic!("row"));
+    assert_eq!(row.last_used_at, Some(t2));
+    let unknown = ok(KeyId::parse("nokey000"), "key id");
+    assert!(!ok(store.touch(&unknown, t2, t2).await, "touch unknown"));
+}
+
+/// 50 simultaneous touches with the same cutoff write exactly once.
+pub async fn concurrent_touches_write_once(store: Arc<dyn KeyStore>) {
+    let t0 = time::macros::datetime!(2026-01-01 00:00:00 UTC);
+    let r = record("touch002", &user(71), t0);
+    ok(store.insert_within_limit(&r, 10, t0).await, "insert");
+    let tasks: Vec<_> = (0..50)
+        .map(|i| {
+            let store = store.clone();
+            let at = t0 + Duration::milliseconds(i);
+            tokio::spawn(async move { store.touch(&r.key_id, at, t0).await })
+        })
+        .collect();
+    let mut writes = 0;
+    for t in tasks {
+        match t.await {
+            Ok(Ok(true)) => writes += 1,
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => panic!("touch failed: {e}"),
+            Err(e) => panic!("task failed: {e}"),
+        }
+    }
+    assert_eq!(writes, 1, "exactly one of 50 concurrent touches writes");
+}
+
+/// Two service instances (two app processes) over one store write `last_used_at` at most once
+/// per window, however many requests they serve.
+pub async fn debounce_holds_across_instances(store: Arc<dyn KeyStore>) {
+    let clock = ManualClock::fixed();
+    let recording = RecordingStore::new(store);
+    let counts = recording.counts();
+    let shared: Arc<dyn KeyStore> = Arc::new(recording);
+    let a = service(shared.clone(), &clock);
+    let b = service(shared, &clock);
+    let created = ok(a.create(&user(80), NewKey::new("busy")).await, "create");
+    let token = created.token.expose_secret().to_owned();
+    for _ in 0..3 {
+        for _ in 0..20 {
+            ok(a.authenticate(token.as_bytes()).await, "authenticate on a");
+            ok(b.authenticate(token.as_bytes()).await, "authenticate on b");
+            clock.advance(Duration::seconds(1));
+        }
+        // 20 s pass per round: all three rounds fall in one 60 s window.
+    }
+    assert_eq!(counts.touch_writes.load(Ordering::SeqCst), 1, "one write per window across instances");
+    assert!(counts.touch.load(Ordering::SeqCst) <= 2, "each instance tries at most once per window");
+    clock.advance(Duration::seconds(60));
+    ok(a.authenticate(token.as_bytes()).await, "authenticate after the window");
+    assert_eq!(counts.touch_writes.load(Ordering::SeqCst), 2, "a new window writes again");
+}
+
+/// `replace_hash` only replaces the hash it was given.
+pub async fn replace_hash_is_conditional(store: Arc<dyn KeyStore>) {
+    let t0 = time::macros::datetime!(2026-01-01 00:00:00 UTC);
+    let r = record("rehash01", &user(90), t0);
+    ok(store.insert_within_limit(&r, 10, t0).await, "insert");
+    let new = StoredHash {
+        version: HashVersion::from_u16(2),
+        digest: KeyDigest::from_bytes([2; 32]),
+    };
+    let stale = StoredHash {
+        version: HashVersion::SHA256,
+        digest: KeyDigest::from_bytes([9; 32]),
+    };
+    assert!(!ok(store.replace_hash(&r.key_id, &stale, &new).await, "replace"), "stale old hash: no change");
+    assert!(ok(store.replace_hash(&r.key_id, &r.hash, &new).await, "replace"));
+    let row = ok(store.find(&r.key_id).await, "find").unwrap_or_else(|| panic!("row"));
+    assert_eq!(row.hash.version, HashVersion::from_u16(2));
+    assert!(row.hash.digest.ct_eq(&new.digest));
+}
+
+/// A key hashed with an old pepper verifies once the pepper is kept as previous, is re-hashed
+/// with the current one, and fails (as invalid, not as an error) once the old pepper is gone.
+pub async fn pepper_rotation_rehashes_on_use(store: Arc<dyn KeyStore>) {
+    let clock = ManualClock::fixed();
+    let p = |b: u8| ok(Pepper::from_bytes(&[b; 32]), "pepper");
+    let v1 = service_with(store.clone(), &clock, ok(KeyHasher::hmac(1, p(1)), "hasher"));
+    let created = ok(v1.create(&user(100), NewKey::new("old pepper")).await, "create");
+    let token = created.token.expose_secret().to_owned();
+    let v2_only = service_with(store.clone(), &clock, ok(KeyHasher::hmac(2, p(2)), "hasher"));
+    match v2_only.authenticate(token.as_bytes()).await {
+        Err(AuthError::Invalid(InvalidReason::UnknownHashVersion)) => {}
+        other => panic!("an unknown pepper version must fail closed as invalid, got {other:?}"),
+    }
+    let rotated = ok(
+        ok(KeyHasher::hmac(2, p(2)), "hasher").with_previous(1, p(1)),
+        "previous pepper",
+    );
+    let v2 = service_with(store.clone(), &clock, rotated);
+    ok(v2.authenticate(token.as_bytes()).await, "old pepper still verifies");
+    v2.flush().await;
+    let row = ok(store.find(&created.key.key_id).await, "find").unwrap_or_else(|| panic!("row"));
+    assert_eq!(row.hash.version, HashVersion::from_u16(2), "re-hashed with the current pepper");
+    ok(v2_only.authenticate(token.as_bytes()).await, "now verifies with the new pepper alone");
+}
+
+/// `i64`, UUID and free-form string user ids are all stored and matched exactly.
+pub async fn all_user_id_kinds_are_served(store: Arc<dyn KeyStore>) {
+    let clock = ManualClock::fixed();
+    let svc = service(store.clone(), &clock);
+    let ids = [
+        UserId::from(i64::MAX),
+        UserId::from(-5_i64),
+        ok(UserId::new("6f1c2d3e-4b5a-4c6d-8e7f-901234567890"), "uuid id"),
+        ok(UserId::new("auth0|Kärlek 42"), "string id"),
+    ];
+    for id in &ids {
+        let created = ok(svc.create(id, NewKey::new("k")).await, "create");
+        let p = ok(svc.authenticate(created.token.expose_secret().as_bytes()).await, "authenticate");
+        assert_eq!(p.user_id(), id);
+        assert_eq!(ok(svc.list(id).await, "list").len(), 1, "keys are listed per exact user id");
+    }
+}

@@ -1,0 +1,273 @@
+//! Test doubles.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use time::{Duration, OffsetDateTime};
+
+use crate::clock::{Clock, truncate_to_micros};
+use crate::entropy::{Entropy, EntropyError, EntropyPurpose, OsEntropy};
+use crate::format::KeyId;
+use crate::hash::StoredHash;
+use crate::store::{InsertOutcome, KeyRecord, KeyStore, RevokeOutcome, StoreError};
+use crate::user::UserId;
+
+/// A clock that only moves when told to. Clones share the same time.
+#[derive(Debug, Clone)]
+pub struct ManualClock(Arc<Mutex<OffsetDateTime>>);
+
+impl ManualClock {
+    /// A clock at `start` (truncated to microseconds).
+    pub fn new(start: OffsetDateTime) -> Self {
+        Self(Arc::new(Mutex::new(truncate_to_micros(start))))
+    }
+
+    /// A clock at a fixed, arbitrary instant (2026-01-01T00:00:00Z).
+    pub fn fixed() -> Self {
+        Self::new(time::macros::datetime!(2026-01-01 00:00:00 UTC))
+    }
+
+    /// Moves the clock forward (or back, with a negative duration).
+    pub fn advance(&self, by: Duration) {
+        let mut t = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        *t += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Entropy that makes the first `repeats` key ids identical (all `0`), then defers to the OS.
+/// Used to force key id collisions.
+#[derive(Debug, Clone)]
+pub struct ScriptedEntropy {
+    remaining: Arc<AtomicUsize>,
+}
+
+impl ScriptedEntropy {
+    /// The first `repeats` key ids generated will all be `00000000`.
+    pub fn repeat_key_id(repeats: usize) -> Self {
+        Self {
+            remaining: Arc::new(AtomicUsize::new(repeats)),
+        }
+    }
+}
+
+impl Entropy for ScriptedEntropy {
+    fn fill(&self, purpose: EntropyPurpose, dest: &mut [u8]) -> Result<(), EntropyError> {
+        if purpose == EntropyPurpose::KeyId
+            && self
+                .remaining
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok()
+        {
+            dest.fill(0);
+            return Ok(());
+        }
+        OsEntropy.fill(purpose, dest)
+    }
+}
+
+/// How many times each store operation was called (and how many touches wrote).
+#[derive(Debug, Default)]
+pub struct CallCounts {
+    /// `insert_within_limit` calls.
+    pub insert: AtomicUsize,
+    /// `find` calls.
+    pub find: AtomicUsize,
+    /// `list` calls.
+    pub list: AtomicUsize,
+    /// `revoke` calls.
+    pub revoke: AtomicUsize,
+    /// `touch` calls.
+    pub touch: AtomicUsize,
+    /// `touch` calls that changed a row.
+    pub touch_writes: AtomicUsize,
+    /// `replace_hash` calls.
+    pub replace_hash: AtomicUsize,
+}
+
+impl CallCounts {
+    /// Total calls of every kind.
+    pub fn total(&self) -> usize {
+        [
+            &self.insert,
+            &self.find,
+            &self.list,
+            &self.revoke,
+            &self.touch,
+            &self.replace_hash,
+        ]
+        .iter()
+        .map(|c| c.load(Ordering::SeqCst))
+        .sum()
+    }
+}
+
+/// Wraps a store and counts the calls made to it.
+#[derive(Debug, Clone)]
+pub struct RecordingStore {
+    inner: Arc<dyn KeyStore>,
+    counts: Arc<CallCounts>,
+}
+
+impl RecordingStore {
+    /// Wraps `inner`.
+    pub fn new(inner: Arc<dyn KeyStore>) -> Self {
+        Self {
+            inner,
+            counts: Arc::default(),
+        }
+    }
+
+    /// The counters (shared by clones).
+    pub fn counts(&self) -> Arc<CallCounts> {
+        self.counts.clone()
+    }
+}
+
+fn bump(c: &AtomicUsize) {
+    c.fetch_add(1, Ordering::SeqCst);
+}
+
+#[async_trait::async_trait]
+impl KeyStore for RecordingStore {
+    async fn insert_within_limit(
+        &self,
+        record: &KeyRecord,
+        max_active: u32,
+        now: OffsetDateTime,
+    ) -> Result<InsertOutcome, StoreError> {
+        bump(&self.counts.insert);
+        self.inner.insert_within_limit(record, max_active, now).await
+    }
+    async fn find(&self, key_id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
+        bump(&self.counts.find);
+        self.inner.find(key_id).await
+    }
+    async fn list(&self, user_id: &UserId) -> Result<Vec<KeyRecord>, StoreError> {
+        bump(&self.counts.list);
+        self.inner.list(user_id).await
+    }
+    async fn revoke(
+        &self,
+        user_id: &UserId,
+        key_id: &KeyId,
+        at: OffsetDateTime,
+    ) -> Result<RevokeOutcome, StoreError> {
+        bump(&self.counts.revoke);
+        self.inner.revoke(user_id, key_id, at).await
+    }
+    async fn touch(
+        &self,
+        key_id: &KeyId,
+        at: OffsetDateTime,
+        cutoff: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        bump(&self.counts.touch);
+        let wrote = self.inner.touch(key_id, at, cutoff).await?;
+        if wrote {
+            bump(&self.counts.touch_writes);
+        }
+        Ok(wrote)
+    }
+    async fn replace_hash(
+        &self,
+        key_id: &KeyId,
+        old: &StoredHash,
+        new: &StoredHash,
+    ) -> Result<bool, StoreError> {
+        bump(&self.counts.replace_hash);
+        self.inner.replace_hash(key_id, old, new).await
+    }
+}
+
+/// A store whose operations fail while it is switched off, and pass through to an inner store
+/// otherwise. Used for fail-closed tests.
+#[derive(Debug, Clone)]
+pub struct FailingStore {
+    inner: Arc<dyn KeyStore>,
+    failing: Arc<std::sync::atomic::AtomicBool>,
+    fail_touch_only: bool,
+}
+
+impl FailingStore {
+    /// Wraps `inner`; starts working.
+    pub fn new(inner: Arc<dyn KeyStore>) -> Self {
+        Self {
+            inner,
+            failing: Arc::default(),
+            fail_touch_only: false,
+        }
+    }
+
+    /// Only `touch` and `replace_hash` fail (the writes off the critical path).
+    pub fn writes_only(mut self) -> Self {
+        self.fail_touch_only = true;
+        self
+    }
+
+    /// Makes every (or every write) operation fail from now on, or work again.
+    pub fn set_failing(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+
+    fn check(&self, is_write: bool) -> Result<(), StoreError> {
+        if self.failing.load(Ordering::SeqCst) && (is_write || !self.fail_touch_only) {
+            Err(StoreError::msg("store is switched off for a test"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl KeyStore for FailingStore {
+    async fn insert_within_limit(
+        &self,
+        record: &KeyRecord,
+        max_active: u32,
+        now: OffsetDateTime,
+    ) -> Result<InsertOutcome, StoreError> {
+        self.check(false)?;
+        self.inner.insert_within_limit(record, max_active, now).await
+    }
+    async fn find(&self, key_id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
+        self.check(false)?;
+        self.inner.find(key_id).await
+    }
+    async fn list(&self, user_id: &UserId) -> Result<Vec<KeyRecord>, StoreError> {
+        self.check(false)?;
+        self.inner.list(user_id).await
+    }
+    async fn revoke(
+        &self,
+        user_id: &UserId,
+        key_id: &KeyId,
+        at: OffsetDateTime,
+    ) -> Result<RevokeOutcome, StoreError> {
+        self.check(false)?;
+        self.inner.revoke(user_id, key_id, at).await
+    }
+    async fn touch(
+        &self,
+        key_id: &KeyId,
+        at: OffsetDateTime,
+        cutoff: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.check(true)?;
+        self.inner.touch(key_id, at, cutoff).await
+    }
+    async fn replace_hash(
+        &self,
+        key_id: &KeyId,
+        old: &StoredHash,
+        new: &StoredHash,
+    ) -> Result<bool, StoreError> {
+        self.check(true)?;
+        self.inner.replace_hash(key_id, old, new).await
+    }
+}

@@ -1,0 +1,34 @@
+//! Test support (feature `testing`): the store conformance suite, test doubles (a manual
+//! clock, scripted entropy, a recording store, a failing store) and the HTTP conformance table.
+//! Not for production use.
+//!
+//! # Panics
+//!
+//! Everything here is test code: the conformance cases panic, with a message naming the rule,
+//! when a store breaks one.
+
+// Test support reports failures by panicking, like `assert!`.
+#![allow(clippy::panic, clippy::missing_panics_doc)]
+
+pub mod conformance;
+mod doubles;
+
+pub use doubles::{CallCounts, FailingStore, ManualClock, RecordingStore, ScriptedEntropy};
+
+/// Not public API: used by the macros.
+#[doc(hidden)]
+pub mod __private {
+    pub use tokio;
+
+    /// A multi-threaded runtime for one conformance test.
+    pub fn runtime() -> tokio::runtime::Runtime {
+        match tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => panic!("cannot start a tokio runtime for the test: {e}"),
+        }
+    }
+}

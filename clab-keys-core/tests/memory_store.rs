@@ -1,0 +1,9 @@
+//! The store conformance suite on the in-memory store.
+
+use std::sync::Arc;
+
+use clab_keys_core::{KeyStore, MemoryStore};
+
+clab_keys_core::store_conformance_tests!(|| async {
+    Some(Arc::new(MemoryStore::new()) as Arc<dyn KeyStore>)
+});
