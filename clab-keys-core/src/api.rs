@@ -44,7 +44,12 @@ fn opt_time(t: Option<OffsetDateTime>) -> Value {
 }
 
 fn scopes_json(info: &KeyInfo) -> Value {
-    Value::Array(info.scopes.iter().map(|s| Value::String(s.into())).collect())
+    Value::Array(
+        info.scopes
+            .iter()
+            .map(|s| Value::String(s.into()))
+            .collect(),
+    )
 }
 
 /// The list representation of a key: `id, name, prefix, scopes, created_at, expires_at,
@@ -63,7 +68,11 @@ pub fn key_info_json(info: &KeyInfo) -> Value {
 }
 
 /// `POST /api/user/api-keys`: creates a key for the caller, who must use a JWT session.
-pub async fn create_key(router: &CredentialRouter, principal: &Principal, body: &[u8]) -> ApiResponse {
+pub async fn create_key(
+    router: &CredentialRouter,
+    principal: &Principal,
+    body: &[u8],
+) -> ApiResponse {
     if let Err(r) = principal.require_interactive(router.realm()) {
         return r.to_response();
     }
@@ -152,7 +161,11 @@ pub async fn list_keys(router: &CredentialRouter, principal: &Principal) -> ApiR
 
 /// `DELETE /api/user/api-keys/{id}`: revokes one of the caller's keys (JWT session only).
 /// Unknown ids and other users' keys are both 404.
-pub async fn revoke_key(router: &CredentialRouter, principal: &Principal, key_id: &str) -> ApiResponse {
+pub async fn revoke_key(
+    router: &CredentialRouter,
+    principal: &Principal,
+    key_id: &str,
+) -> ApiResponse {
     if let Err(r) = principal.require_interactive(router.realm()) {
         return r.to_response();
     }

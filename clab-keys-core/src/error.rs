@@ -5,7 +5,9 @@
 #[non_exhaustive]
 pub enum ConfigError {
     /// A prefix is not 2–32 bytes of `[a-z0-9_]` starting with a letter and ending with `_`.
-    #[error("invalid key prefix: use 2-32 bytes of a-z, 0-9 and _, starting with a letter and ending with _")]
+    #[error(
+        "invalid key prefix: use 2-32 bytes of a-z, 0-9 and _, starting with a letter and ending with _"
+    )]
     InvalidPrefix,
     /// No token format was configured.
     #[error("at least one token format is required")]

@@ -19,7 +19,8 @@ use crate::error::ConfigError;
 use crate::secret::ApiKey;
 
 /// The base62 alphabet, in ASCII order.
-pub(crate) const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+pub(crate) const BASE62: &[u8; 62] =
+    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// The prefix used when none is configured.
 pub const DEFAULT_PREFIX: &str = "clab_user_";
@@ -63,8 +64,7 @@ impl KeyPrefix {
         let ok = (2..=MAX_PREFIX_LEN).contains(&b.len())
             && b[0].is_ascii_lowercase()
             && b[b.len() - 1] == b'_'
-            && b
-                .iter()
+            && b.iter()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_');
         if ok {
             Ok(Self(prefix.into()))

@@ -196,7 +196,9 @@ impl KeyHasher {
     pub fn hash(&self, token: &[u8]) -> StoredHash {
         StoredHash {
             version: self.current,
-            digest: self.digest(self.current, token).unwrap_or(KeyDigest([0; 32])),
+            digest: self
+                .digest(self.current, token)
+                .unwrap_or(KeyDigest([0; 32])),
         }
     }
 

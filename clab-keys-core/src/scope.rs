@@ -43,8 +43,7 @@ impl Scopes {
             let s = s.as_ref();
             let valid = !s.is_empty()
                 && s.len() <= Self::MAX_SCOPE_LEN
-                && s
-                    .bytes()
+                && s.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b':' | b'.' | b'_' | b'-'));
             if !valid {
                 return Err(InvalidScopes);

@@ -91,12 +91,18 @@ where
 }
 
 fn trim_ows_start(v: &[u8]) -> &[u8] {
-    let i = v.iter().position(|&b| b != b' ' && b != b'\t').unwrap_or(v.len());
+    let i = v
+        .iter()
+        .position(|&b| b != b' ' && b != b'\t')
+        .unwrap_or(v.len());
     &v[i..]
 }
 
 fn trim_ows_end(v: &[u8]) -> &[u8] {
-    let i = v.iter().rposition(|&b| b != b' ' && b != b'\t').map_or(0, |i| i + 1);
+    let i = v
+        .iter()
+        .rposition(|&b| b != b' ' && b != b'\t')
+        .map_or(0, |i| i + 1);
     &v[..i]
 }
 

@@ -127,7 +127,9 @@ impl Principal {
             return Ok(());
         }
         // Only a valid scope name is echoed into the challenge (no quotes can slip in).
-        let named = Scopes::new([scope]).map(|s| s.to_string()).unwrap_or_default();
+        let named = Scopes::new([scope])
+            .map(|s| s.to_string())
+            .unwrap_or_default();
         Err(Rejection::new(
             RejectionKind::InsufficientScope(named),
             realm.clone(),

@@ -67,13 +67,17 @@ impl KeyServiceConfig {
 
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         if self.max_active_keys == 0 {
-            return Err(ConfigError::InvalidLimit("max_active_keys must be at least 1"));
+            return Err(ConfigError::InvalidLimit(
+                "max_active_keys must be at least 1",
+            ));
         }
         if self.max_lifetime.is_some_and(|l| l <= Duration::ZERO) {
             return Err(ConfigError::InvalidLimit("max_lifetime must be positive"));
         }
         if self.last_used_window < Duration::ZERO {
-            return Err(ConfigError::InvalidLimit("last_used_window must not be negative"));
+            return Err(ConfigError::InvalidLimit(
+                "last_used_window must not be negative",
+            ));
         }
         Ok(())
     }

@@ -275,7 +275,11 @@ impl KeyService {
         let rehash = match inner.hasher.check(parsed.expose_token(), &record.hash) {
             HashCheck::Match { rehash } => rehash,
             HashCheck::UnknownVersion => {
-                return Err(fail(key_id, Some(&record), InvalidReason::UnknownHashVersion));
+                return Err(fail(
+                    key_id,
+                    Some(&record),
+                    InvalidReason::UnknownHashVersion,
+                ));
             }
             _ => return Err(fail(key_id, Some(&record), InvalidReason::Mismatch)),
         };

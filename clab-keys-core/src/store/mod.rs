@@ -94,7 +94,10 @@ pub struct StoreError {
 
 impl StoreError {
     /// A store error with a fixed description and the underlying error as its source.
-    pub fn new(message: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+    pub fn new(
+        message: &'static str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
         Self {
             message,
             source: Some(Box::new(source)),

@@ -153,17 +153,28 @@ pub async fn created_key_round_trips(store: Arc<dyn KeyStore>) {
     assert_eq!(stored.user_id, u, "user id round trip");
     assert_eq!(stored.name, "CI runner", "name is stored trimmed");
     assert_eq!(stored.scopes.to_string(), "projects:read runs:write");
-    assert_eq!(stored.created_at, clock_now(&clock), "created_at round trip");
+    assert_eq!(
+        stored.created_at,
+        clock_now(&clock),
+        "created_at round trip"
+    );
     assert_eq!(
         stored.expires_at,
         Some(clock_now(&clock) + Duration::days(30)),
         "expires_at round trip"
     );
-    assert_eq!(stored.created_at.offset(), time::UtcOffset::UTC, "timestamps read back in UTC");
+    assert_eq!(
+        stored.created_at.offset(),
+        time::UtcOffset::UTC,
+        "timestamps read back in UTC"
+    );
     assert!(stored.last_used_at.is_none() && stored.revoked_at.is_none());
     let expected = KeyHasher::sha256().hash(created.token.expose_secret().as_bytes());
     assert_eq!(stored.hash.version, HashVersion::SHA256);
-    assert!(stored.hash.digest.ct_eq(&expected.digest), "the stored digest is the token's");
+    assert!(
+        stored.hash.digest.ct_eq(&expected.digest),
+        "the stored digest is the token's"
+    );
 }
 
 fn clock_now(clock: &ManualClock) -> OffsetDateTime {
@@ -183,13 +194,19 @@ pub async fn duplicate_key_id_is_reported(store: Arc<dyn KeyStore>) {
     let now = time::macros::datetime!(2026-01-01 00:00:00 UTC);
     let (a, b) = (user(1), user(2));
     let first = record("dupdup01", &a, now);
-    assert_eq!(ok(store.insert_within_limit(&first, 10, now).await, "insert"), InsertOutcome::Inserted);
+    assert_eq!(
+        ok(store.insert_within_limit(&first, 10, now).await, "insert"),
+        InsertOutcome::Inserted
+    );
     let second = record("dupdup01", &b, now);
     assert_eq!(
         ok(store.insert_within_limit(&second, 10, now).await, "insert"),
         InsertOutcome::DuplicateKeyId
     );
-    assert!(ok(store.list(&b).await, "list").is_empty(), "nothing stored for the second user");
+    assert!(
+        ok(store.list(&b).await, "list").is_empty(),
+        "nothing stored for the second user"
+    );
 }
 
 /// A key id collision on insert is retried with a new id (forced with scripted entropy).
@@ -204,8 +221,14 @@ pub async fn key_id_collision_is_retried(store: Arc<dyn KeyStore>) {
     );
     let first = ok(svc.create(&user(1), NewKey::new("a")).await, "first create");
     assert_eq!(first.key.key_id.as_str(), "00000000");
-    let second = ok(svc.create(&user(1), NewKey::new("b")).await, "second create");
-    assert_ne!(second.key.key_id, first.key.key_id, "the colliding id was replaced");
+    let second = ok(
+        svc.create(&user(1), NewKey::new("b")).await,
+        "second create",
+    );
+    assert_ne!(
+        second.key.key_id, first.key.key_id,
+        "the colliding id was replaced"
+    );
     assert_eq!(ok(store.list(&user(1)).await, "list").len(), 2);
 }
 
@@ -224,19 +247,32 @@ pub async fn limit_counts_only_active_keys(store: Arc<dyn KeyStore>) {
         other => panic!("the 11th active key must hit the limit, got {other:?}"),
     }
     ok(svc.revoke(&u, ids[0].as_str()).await, "revoke");
-    ok(svc.create(&u, NewKey::new("after revoke")).await, "create after revoke");
+    ok(
+        svc.create(&u, NewKey::new("after revoke")).await,
+        "create after revoke",
+    );
     // An expired key no longer counts either.
     ok(svc.revoke(&u, ids[1].as_str()).await, "revoke");
     ok(
-        svc.create(&u, NewKey::new("short").expires_in(Duration::hours(1))).await,
+        svc.create(&u, NewKey::new("short").expires_in(Duration::hours(1)))
+            .await,
         "create short-lived",
     );
-    assert!(matches!(svc.create(&u, NewKey::new("x")).await, Err(CreateError::LimitReached { .. })));
+    assert!(matches!(
+        svc.create(&u, NewKey::new("x")).await,
+        Err(CreateError::LimitReached { .. })
+    ));
     clock.advance(Duration::hours(2));
-    ok(svc.create(&u, NewKey::new("after expiry")).await, "create after expiry");
+    ok(
+        svc.create(&u, NewKey::new("after expiry")).await,
+        "create after expiry",
+    );
     assert_eq!(active_count(&*store, &u, clock_now(&clock)).await, 10);
     // Another user is not affected.
-    ok(svc.create(&user(11), NewKey::new("other")).await, "other user");
+    ok(
+        svc.create(&user(11), NewKey::new("other")).await,
+        "other user",
+    );
 }
 
 /// 50 simultaneous creates for one user leave exactly 10 active keys.
@@ -260,7 +296,11 @@ pub async fn concurrent_creates_respect_limit(store: Arc<dyn KeyStore>) {
             Err(e) => panic!("task failed: {e}"),
         }
     }
-    assert_eq!((created, limited), (10, 40), "exactly 10 of 50 concurrent creates succeed");
+    assert_eq!(
+        (created, limited),
+        (10, 40),
+        "exactly 10 of 50 concurrent creates succeed"
+    );
     assert_eq!(active_count(&*store, &u, clock_now(&clock)).await, 10);
 }
 
@@ -272,7 +312,10 @@ pub async fn list_is_newest_first_and_per_user(store: Arc<dyn KeyStore>) {
         ok(svc.create(&user(30), NewKey::new(name)).await, "create");
         clock.advance(Duration::seconds(1));
     }
-    ok(svc.create(&user(31), NewKey::new("someone else")).await, "create");
+    ok(
+        svc.create(&user(31), NewKey::new("someone else")).await,
+        "create",
+    );
     let names: Vec<String> = ok(svc.list(&user(30)).await, "list")
         .into_iter()
         .map(|k| k.name)
@@ -294,12 +337,22 @@ pub async fn revoke_is_soft_and_idempotent(store: Arc<dyn KeyStore>) {
     clock.advance(Duration::minutes(5));
     ok(svc.revoke(&u, id.as_str()).await, "second revoke");
     assert_eq!(
-        ok(store.revoke(&u, &id, clock_now(&clock)).await, "store revoke"),
+        ok(
+            store.revoke(&u, &id, clock_now(&clock)).await,
+            "store revoke"
+        ),
         RevokeOutcome::AlreadyRevoked
     );
     let row = ok(store.find(&id).await, "find").unwrap_or_else(|| panic!("row must stay"));
-    assert_eq!(row.revoked_at, Some(clock_now(&clock) - Duration::minutes(5)), "first revocation time kept");
-    match svc.authenticate(created.token.expose_secret().as_bytes()).await {
+    assert_eq!(
+        row.revoked_at,
+        Some(clock_now(&clock) - Duration::minutes(5)),
+        "first revocation time kept"
+    );
+    match svc
+        .authenticate(created.token.expose_secret().as_bytes())
+        .await
+    {
         Err(AuthError::Invalid(InvalidReason::Revoked)) => {}
         other => panic!("a revoked key must be refused, got {other:?}"),
     }
@@ -312,7 +365,10 @@ pub async fn revoking_another_users_key_is_not_found(store: Arc<dyn KeyStore>) {
     let created = ok(svc.create(&user(50), NewKey::new("mine")).await, "create");
     let id = created.key.key_id;
     assert_eq!(
-        ok(store.revoke(&user(51), &id, clock_now(&clock)).await, "store revoke"),
+        ok(
+            store.revoke(&user(51), &id, clock_now(&clock)).await,
+            "store revoke"
+        ),
         RevokeOutcome::NotFound
     );
     assert!(matches!(
@@ -323,7 +379,11 @@ pub async fn revoking_another_users_key_is_not_found(store: Arc<dyn KeyStore>) {
         svc.revoke(&user(51), "zzzzzzzz").await,
         Err(crate::service::RevokeError::NotFound)
     ));
-    ok(svc.authenticate(created.token.expose_secret().as_bytes()).await, "owner's key still works");
+    ok(
+        svc.authenticate(created.token.expose_secret().as_bytes())
+            .await,
+        "owner's key still works",
+    );
 }
 
 /// Authentication accepts the right token and refuses a wrong secret, an expired key
@@ -333,7 +393,8 @@ pub async fn authenticate_checks_secret_revocation_and_expiry(store: Arc<dyn Key
     let svc = service(store.clone(), &clock);
     let u = user(60);
     let created = ok(
-        svc.create(&u, NewKey::new("expiring").expires_in(Duration::hours(1))).await,
+        svc.create(&u, NewKey::new("expiring").expires_in(Duration::hours(1)))
+            .await,
         "create",
     );
     let token = created.token.expose_secret().to_owned();
@@ -347,7 +408,10 @@ pub async fn authenticate_checks_secret_revocation_and_expiry(store: Arc<dyn Key
         other => panic!("a wrong secret must be refused, got {other:?}"),
     }
     clock.advance(Duration::hours(1) - Duration::microseconds(1));
-    ok(svc.authenticate(token.as_bytes()).await, "just before expiry");
+    ok(
+        svc.authenticate(token.as_bytes()).await,
+        "just before expiry",
+    );
     clock.advance(Duration::microseconds(1));
     match svc.authenticate(token.as_bytes()).await {
         Err(AuthError::Invalid(InvalidReason::Expired)) => {}
@@ -373,11 +437,20 @@ pub async fn touch_is_conditional(store: Arc<dyn KeyStore>) {
     let r = record("touch001", &user(70), t0);
     ok(store.insert_within_limit(&r, 10, t0).await, "insert");
     let w = Duration::seconds(60);
-    assert!(ok(store.touch(&r.key_id, t0, t0 - w).await, "touch"), "first touch writes");
+    assert!(
+        ok(store.touch(&r.key_id, t0, t0 - w).await, "touch"),
+        "first touch writes"
+    );
     let t1 = t0 + Duration::seconds(30);
-    assert!(!ok(store.touch(&r.key_id, t1, t1 - w).await, "touch"), "within the window: no write");
+    assert!(
+        !ok(store.touch(&r.key_id, t1, t1 - w).await, "touch"),
+        "within the window: no write"
+    );
     let t2 = t0 + Duration::seconds(61);
-    assert!(ok(store.touch(&r.key_id, t2, t2 - w).await, "touch"), "after the window: writes");
+    assert!(
+        ok(store.touch(&r.key_id, t2, t2 - w).await, "touch"),
+        "after the window: writes"
+    );
     let row = ok(store.find(&r.key_id).await, "find").unwrap_or_else(|| panic!("row"));
     assert_eq!(row.last_used_at, Some(t2));
     let unknown = ok(KeyId::parse("nokey000"), "key id");
@@ -427,11 +500,25 @@ pub async fn debounce_holds_across_instances(store: Arc<dyn KeyStore>) {
         }
         // 20 s pass per round: all three rounds fall in one 60 s window.
     }
-    assert_eq!(counts.touch_writes.load(Ordering::SeqCst), 1, "one write per window across instances");
-    assert!(counts.touch.load(Ordering::SeqCst) <= 2, "each instance tries at most once per window");
+    assert_eq!(
+        counts.touch_writes.load(Ordering::SeqCst),
+        1,
+        "one write per window across instances"
+    );
+    assert!(
+        counts.touch.load(Ordering::SeqCst) <= 2,
+        "each instance tries at most once per window"
+    );
     clock.advance(Duration::seconds(60));
-    ok(a.authenticate(token.as_bytes()).await, "authenticate after the window");
-    assert_eq!(counts.touch_writes.load(Ordering::SeqCst), 2, "a new window writes again");
+    ok(
+        a.authenticate(token.as_bytes()).await,
+        "authenticate after the window",
+    );
+    assert_eq!(
+        counts.touch_writes.load(Ordering::SeqCst),
+        2,
+        "a new window writes again"
+    );
 }
 
 /// `replace_hash` only replaces the hash it was given.
@@ -447,8 +534,14 @@ pub async fn replace_hash_is_conditional(store: Arc<dyn KeyStore>) {
         version: HashVersion::SHA256,
         digest: KeyDigest::from_bytes([9; 32]),
     };
-    assert!(!ok(store.replace_hash(&r.key_id, &stale, &new).await, "replace"), "stale old hash: no change");
-    assert!(ok(store.replace_hash(&r.key_id, &r.hash, &new).await, "replace"));
+    assert!(
+        !ok(store.replace_hash(&r.key_id, &stale, &new).await, "replace"),
+        "stale old hash: no change"
+    );
+    assert!(ok(
+        store.replace_hash(&r.key_id, &r.hash, &new).await,
+        "replace"
+    ));
     let row = ok(store.find(&r.key_id).await, "find").unwrap_or_else(|| panic!("row"));
     assert_eq!(row.hash.version, HashVersion::from_u16(2));
     assert!(row.hash.digest.ct_eq(&new.digest));
@@ -459,10 +552,21 @@ pub async fn replace_hash_is_conditional(store: Arc<dyn KeyStore>) {
 pub async fn pepper_rotation_rehashes_on_use(store: Arc<dyn KeyStore>) {
     let clock = ManualClock::fixed();
     let p = |b: u8| ok(Pepper::from_bytes(&[b; 32]), "pepper");
-    let v1 = service_with(store.clone(), &clock, ok(KeyHasher::hmac(1, p(1)), "hasher"));
-    let created = ok(v1.create(&user(100), NewKey::new("old pepper")).await, "create");
+    let v1 = service_with(
+        store.clone(),
+        &clock,
+        ok(KeyHasher::hmac(1, p(1)), "hasher"),
+    );
+    let created = ok(
+        v1.create(&user(100), NewKey::new("old pepper")).await,
+        "create",
+    );
     let token = created.token.expose_secret().to_owned();
-    let v2_only = service_with(store.clone(), &clock, ok(KeyHasher::hmac(2, p(2)), "hasher"));
+    let v2_only = service_with(
+        store.clone(),
+        &clock,
+        ok(KeyHasher::hmac(2, p(2)), "hasher"),
+    );
     match v2_only.authenticate(token.as_bytes()).await {
         Err(AuthError::Invalid(InvalidReason::UnknownHashVersion)) => {}
         other => panic!("an unknown pepper version must fail closed as invalid, got {other:?}"),
@@ -472,11 +576,21 @@ pub async fn pepper_rotation_rehashes_on_use(store: Arc<dyn KeyStore>) {
         "previous pepper",
     );
     let v2 = service_with(store.clone(), &clock, rotated);
-    ok(v2.authenticate(token.as_bytes()).await, "old pepper still verifies");
+    ok(
+        v2.authenticate(token.as_bytes()).await,
+        "old pepper still verifies",
+    );
     v2.flush().await;
     let row = ok(store.find(&created.key.key_id).await, "find").unwrap_or_else(|| panic!("row"));
-    assert_eq!(row.hash.version, HashVersion::from_u16(2), "re-hashed with the current pepper");
-    ok(v2_only.authenticate(token.as_bytes()).await, "now verifies with the new pepper alone");
+    assert_eq!(
+        row.hash.version,
+        HashVersion::from_u16(2),
+        "re-hashed with the current pepper"
+    );
+    ok(
+        v2_only.authenticate(token.as_bytes()).await,
+        "now verifies with the new pepper alone",
+    );
 }
 
 /// `i64`, UUID and free-form string user ids are all stored and matched exactly.
@@ -486,13 +600,24 @@ pub async fn all_user_id_kinds_are_served(store: Arc<dyn KeyStore>) {
     let ids = [
         UserId::from(i64::MAX),
         UserId::from(-5_i64),
-        ok(UserId::new("6f1c2d3e-4b5a-4c6d-8e7f-901234567890"), "uuid id"),
+        ok(
+            UserId::new("6f1c2d3e-4b5a-4c6d-8e7f-901234567890"),
+            "uuid id",
+        ),
         ok(UserId::new("auth0|Kärlek 42"), "string id"),
     ];
     for id in &ids {
         let created = ok(svc.create(id, NewKey::new("k")).await, "create");
-        let p = ok(svc.authenticate(created.token.expose_secret().as_bytes()).await, "authenticate");
+        let p = ok(
+            svc.authenticate(created.token.expose_secret().as_bytes())
+                .await,
+            "authenticate",
+        );
         assert_eq!(p.user_id(), id);
-        assert_eq!(ok(svc.list(id).await, "list").len(), 1, "keys are listed per exact user id");
+        assert_eq!(
+            ok(svc.list(id).await, "list").len(),
+            1,
+            "keys are listed per exact user id"
+        );
     }
 }

@@ -142,7 +142,9 @@ impl KeyStore for RecordingStore {
         now: OffsetDateTime,
     ) -> Result<InsertOutcome, StoreError> {
         bump(&self.counts.insert);
-        self.inner.insert_within_limit(record, max_active, now).await
+        self.inner
+            .insert_within_limit(record, max_active, now)
+            .await
     }
     async fn find(&self, key_id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
         bump(&self.counts.find);
@@ -233,7 +235,9 @@ impl KeyStore for FailingStore {
         now: OffsetDateTime,
     ) -> Result<InsertOutcome, StoreError> {
         self.check(false)?;
-        self.inner.insert_within_limit(record, max_active, now).await
+        self.inner
+            .insert_within_limit(record, max_active, now)
+            .await
     }
     async fn find(&self, key_id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
         self.check(false)?;

@@ -12,6 +12,7 @@
 
 pub mod conformance;
 mod doubles;
+pub mod http_table;
 
 pub use doubles::{CallCounts, FailingStore, ManualClock, RecordingStore, ScriptedEntropy};
 

@@ -1,0 +1,153 @@
+//! The state every table row starts from: a key service over a (switchable) memory store, a
+//! stand-in JWT verifier, and keys in every state.
+
+use std::sync::Arc;
+
+use time::Duration;
+
+use crate::credential::{CredentialRouter, JwtError, JwtIdentity, JwtVerifier, Realm};
+use crate::format::{BODY_LEN, CHECKSUM_LEN, checksum};
+use crate::hash::KeyHasher;
+use crate::secret::Pepper;
+use crate::service::{KeyService, KeyServiceConfig, NewKey};
+use crate::store::{KeyStore, MemoryStore};
+use crate::testing::{FailingStore, ManualClock};
+use crate::user::UserId;
+
+/// A well-formed (JWS-shaped) token the stand-in verifier accepts for user 1.
+pub const JWT_USER1: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.dXNlci0xLXNpZ25hdHVyZQ";
+/// A JWT the stand-in verifier accepts for user 2.
+pub const JWT_USER2: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIyIn0.dXNlci0yLXNpZ25hdHVyZQ";
+/// A JWT the stand-in verifier treats as expired.
+pub const JWT_EXPIRED: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIiwiZXhwIjoxfQ.ZXhwaXJlZC1zaWc";
+/// A JWT whose signature the stand-in verifier rejects.
+pub const JWT_BAD_SIGNATURE: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.YmFkLXNpZ25hdHVyZQ";
+
+/// The realm of the fixture's router.
+pub const REALM: &str = "clab-keys-test";
+
+/// A stand-in for the application's JWT verifier: it knows a fixed set of tokens. Real JWT
+/// verification (with `jsonwebtoken`) is tested in the example apps; here only the router's
+/// handling of the verifier's answers is under test.
+#[derive(Debug, Default)]
+pub struct FixedJwtVerifier;
+
+#[async_trait::async_trait]
+impl JwtVerifier for FixedJwtVerifier {
+    async fn verify(&self, token: &str) -> Result<JwtIdentity, JwtError> {
+        match token {
+            JWT_USER1 => Ok(JwtIdentity::new(UserId::from(1_i64))),
+            JWT_USER2 => Ok(JwtIdentity::new(UserId::from(2_i64))),
+            _ => Err(JwtError::Invalid),
+        }
+    }
+}
+
+/// The starting state of one table row.
+#[derive(Debug)]
+pub struct Fixture {
+    /// The router the app under test must use (for its extractors and management routes).
+    pub router: CredentialRouter,
+    /// The service's clock.
+    pub clock: ManualClock,
+    /// Switches the store off for fail-closed rows.
+    pub store: FailingStore,
+    /// An active, unrestricted key of user 1.
+    pub key: String,
+    /// An active key of user 1 limited to `projects:read`.
+    pub scoped_key: String,
+    /// An active key of user 1 limited to `runs:write`.
+    pub other_scope_key: String,
+    /// A revoked key of user 1.
+    pub revoked_key: String,
+    /// An expired key of user 1.
+    pub expired_key: String,
+    /// An active key of user 2.
+    pub other_user_key: String,
+}
+
+fn must<T, E: std::fmt::Display>(r: Result<T, E>, what: &str) -> T {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("fixture: {what} failed: {e}"),
+    }
+}
+
+impl Fixture {
+    /// Builds a fresh fixture.
+    pub async fn new() -> Self {
+        let clock = ManualClock::fixed();
+        let store = FailingStore::new(Arc::new(MemoryStore::new()) as Arc<dyn KeyStore>);
+        let pepper = must(Pepper::from_bytes(&[0x42; 32]), "pepper");
+        let keys = must(
+            KeyService::builder(store.clone())
+                .clock(clock.clone())
+                .hasher(must(KeyHasher::hmac(1, pepper), "hasher"))
+                .config(KeyServiceConfig::default().inline_writes(true))
+                .build(),
+            "service",
+        );
+        let router = CredentialRouter::new(keys.clone())
+            .with_jwt(FixedJwtVerifier)
+            .with_realm(must(Realm::new(REALM), "realm"));
+        let u1 = UserId::from(1_i64);
+        let u2 = UserId::from(2_i64);
+        let create = |user: &UserId, new: NewKey| {
+            let keys = keys.clone();
+            let user = user.clone();
+            async move {
+                must(keys.create(&user, new).await, "create")
+                    .token
+                    .expose_secret()
+                    .to_owned()
+            }
+        };
+        let key = create(&u1, NewKey::new("valid")).await;
+        let scoped_key = create(&u1, NewKey::new("scoped").scopes(["projects:read"])).await;
+        let other_scope_key = create(&u1, NewKey::new("runs").scopes(["runs:write"])).await;
+        let revoked_key = create(&u1, NewKey::new("revoked")).await;
+        let revoked_id = &revoked_key[revoked_key.len() - BODY_LEN..][..8];
+        must(keys.revoke(&u1, revoked_id).await, "revoke");
+        let expired_key = create(&u1, NewKey::new("expired").expires_in(Duration::hours(1))).await;
+        let other_user_key = create(&u2, NewKey::new("other user")).await;
+        clock.advance(Duration::hours(2));
+        Self {
+            router,
+            clock,
+            store,
+            key,
+            scoped_key,
+            other_scope_key,
+            revoked_key,
+            expired_key,
+            other_user_key,
+        }
+    }
+
+    /// The key id of a token.
+    pub fn id_of(token: &str) -> &str {
+        let start = token.len().saturating_sub(BODY_LEN);
+        token.get(start..start + 8).unwrap_or_default()
+    }
+}
+
+/// A token with one body character changed and the checksum left as it was.
+pub fn tamper_checksum(token: &str) -> String {
+    let mut b = token.as_bytes().to_vec();
+    let i = b.len() - CHECKSUM_LEN - 1;
+    b[i] = if b[i] == b'a' { b'b' } else { b'a' };
+    String::from_utf8(b).unwrap_or_default()
+}
+
+/// A token with one secret character changed and a recomputed (valid) checksum.
+pub fn tamper_secret(token: &str) -> String {
+    crate::testing::conformance::forge_secret(token)
+}
+
+/// A token with a new random-looking id and secret for an id no key has, with a valid checksum.
+pub fn unknown_key() -> String {
+    let mut b = b"clab_user_zzzzzzzzQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ".to_vec();
+    let sum = checksum(&b);
+    b.extend_from_slice(&sum);
+    String::from_utf8(b).unwrap_or_default()
+}

@@ -1,0 +1,1090 @@
+//! The rows of the HTTP conformance table, and how each is resolved and checked.
+
+use super::fixture::{
+    Fixture, JWT_BAD_SIGNATURE, JWT_EXPIRED, JWT_USER1, JWT_USER2, REALM, tamper_checksum,
+    tamper_secret, unknown_key,
+};
+use super::{HttpHarness, TestRequest, TestResponse};
+use crate::format::MAX_TOKEN_LEN;
+use crate::service::NewKey;
+use crate::user::UserId;
+
+/// Which route a row calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Path {
+    /// `/api/security/users/me`.
+    Me,
+    /// Any other path, as a template (placeholders as in [`Row::auth`]).
+    Other(&'static str),
+}
+
+/// What `WWW-Authenticate` must say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Challenge {
+    /// No `WWW-Authenticate` header at all.
+    Absent,
+    /// Exactly `Bearer realm="…"`, no error (RFC 6750 §3.1 last paragraph).
+    Bare,
+    /// `Bearer realm="…", error="<code>", …`.
+    Error(&'static str),
+}
+
+/// State changed before the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setup {
+    /// Nothing.
+    None,
+    /// User 1 gets active keys up to the limit of 10.
+    FillToLimit,
+    /// The store fails every operation.
+    StoreDown,
+}
+
+/// A check made after the response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    /// Nothing more.
+    None,
+    /// The JSON field `auth` has this value.
+    Auth(&'static str),
+    /// The JSON field `user_id` is null.
+    NoUser,
+    /// The `token` in the (201) body authenticates `/api/security/users/me`, and the response
+    /// has `Cache-Control: no-store`.
+    CreatedTokenWorks,
+    /// The key of this placeholder still authenticates.
+    StillWorks(&'static str),
+    /// The key of this placeholder no longer authenticates.
+    NoLongerWorks(&'static str),
+    /// The body is a list of user 1's keys and contains no token or secret.
+    ListHidesSecrets,
+}
+
+/// One row: a request and its exact expected answer.
+///
+/// `auth`, `path` and `body` are templates. Placeholders: `{key}`, `{scoped_key}`,
+/// `{other_scope_key}`, `{revoked_key}`, `{expired_key}`, `{other_user_key}`,
+/// `{tampered_checksum}`, `{tampered_secret}`, `{unknown_key}`, `{truncated_key}`,
+/// `{case_flipped_key}`, `{jwt}`, `{jwt2}`, `{jwt_expired}`, `{jwt_bad_signature}`, `{huge}`
+/// (5,000 characters), `{huge_key}` (a key prefix and 300 characters), `{long_name}` (101
+/// characters), and `{key_id}`, `{revoked_key_id}`, `{other_user_key_id}` (ids only).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Row {
+    /// A name saying what the row proves.
+    pub name: &'static str,
+    /// The method.
+    pub method: &'static str,
+    /// The route.
+    pub path: Path,
+    /// `Authorization` lines.
+    pub auth: &'static [&'static str],
+    /// A JSON body.
+    pub body: Option<&'static str>,
+    /// State changed first.
+    pub setup: Setup,
+    /// Expected status.
+    pub status: u16,
+    /// Expected challenge.
+    pub challenge: Challenge,
+    /// Expected JSON `error` code, when the status is an error.
+    pub error: Option<&'static str>,
+    /// Extra check.
+    pub after: After,
+}
+
+const fn row(
+    name: &'static str,
+    method: &'static str,
+    path: Path,
+    auth: &'static [&'static str],
+    status: u16,
+    challenge: Challenge,
+    error: Option<&'static str>,
+) -> Row {
+    Row {
+        name,
+        method,
+        path,
+        auth,
+        body: None,
+        setup: Setup::None,
+        status,
+        challenge,
+        error,
+        after: After::None,
+    }
+}
+
+impl Row {
+    const fn body(mut self, body: &'static str) -> Self {
+        self.body = Some(body);
+        self
+    }
+    const fn setup(mut self, setup: Setup) -> Self {
+        self.setup = setup;
+        self
+    }
+    const fn after(mut self, after: After) -> Self {
+        self.after = after;
+        self
+    }
+}
+
+use Challenge::{Absent, Bare, Error};
+
+const ME: Path = Path::Me;
+const KEYS: Path = Path::Other("/api/user/api-keys");
+const IR: Challenge = Error("invalid_request");
+const IT: Challenge = Error("invalid_token");
+const IS: Challenge = Error("insufficient_scope");
+const OK: Challenge = Absent;
+
+/// The table.
+pub fn rows() -> Vec<Row> {
+    vec![
+        // Header parsing and credential routing (SPEC §5, H-1 … H-9).
+        row(
+            "missing_header_is_bare_401",
+            "GET",
+            ME,
+            &[],
+            401,
+            Bare,
+            Some("unauthorized"),
+        ),
+        row(
+            "empty_header_is_bare_401",
+            "GET",
+            ME,
+            &[""],
+            401,
+            Bare,
+            Some("unauthorized"),
+        ),
+        row(
+            "whitespace_header_is_bare_401",
+            "GET",
+            ME,
+            &["   "],
+            401,
+            Bare,
+            Some("unauthorized"),
+        ),
+        row(
+            "basic_scheme_is_bare_401",
+            "GET",
+            ME,
+            &["Basic dXNlcjpwYXNz"],
+            401,
+            Bare,
+            Some("unauthorized"),
+        ),
+        row(
+            "token_scheme_is_bare_401",
+            "GET",
+            ME,
+            &["Token {key}"],
+            401,
+            Bare,
+            Some("unauthorized"),
+        ),
+        row(
+            "valid_key_is_accepted",
+            "GET",
+            ME,
+            &["Bearer {key}"],
+            200,
+            OK,
+            None,
+        )
+        .after(After::Auth("api_key")),
+        row(
+            "lowercase_scheme_is_accepted",
+            "GET",
+            ME,
+            &["bearer {key}"],
+            200,
+            OK,
+            None,
+        )
+        .after(After::Auth("api_key")),
+        row(
+            "uppercase_scheme_is_accepted",
+            "GET",
+            ME,
+            &["BEARER {key}"],
+            200,
+            OK,
+            None,
+        ),
+        row(
+            "mixed_case_scheme_is_accepted",
+            "GET",
+            ME,
+            &["bEaReR {key}"],
+            200,
+            OK,
+            None,
+        ),
+        row(
+            "several_spaces_are_accepted",
+            "GET",
+            ME,
+            &["Bearer    {key}"],
+            200,
+            OK,
+            None,
+        ),
+        row(
+            "surrounding_spaces_are_trimmed",
+            "GET",
+            ME,
+            &["  Bearer {key}  "],
+            200,
+            OK,
+            None,
+        ),
+        row(
+            "tab_separator_is_invalid_request",
+            "GET",
+            ME,
+            &["Bearer\t{key}"],
+            400,
+            IR,
+            Some("invalid_request"),
+        ),
+        row(
+            "scheme_without_token_is_invalid_request",
+            "GET",
+            ME,
+            &["Bearer"],
+            400,
+            IR,
+            Some("invalid_request"),
+        ),
+        row(
+            "scheme_and_space_only_is_invalid_request",
+            "GET",
+            ME,
+            &["Bearer "],
+            400,
+            IR,
+            Some("invalid_request"),
+        ),
+        row(
+            "bad_scheme_character_is_invalid_request",
+            "GET",
+            ME,
+            &["Bea(rer {key}"],
+            400,
+            IR,
+            Some("invalid_request"),
+        ),
+        row(
+            "two_identical_lines_are_invalid_request",
+            "GET",
+            ME,
+            &["Bearer {key}", "Bearer {key}"],
+            400,
+            IR,
+            Some("invalid_request"),
+        ),
+        row(
+            "two_different_lines_are_invalid_request",
+            "GET",
+            ME,
+            &["Bearer {key}", "Bearer {jwt}"],
+            400,
+            IR,
+            Some("invalid_request"),
+        ),
+        row(
+            "comma_joined_credentials_are_invalid_request",
+            "GET",
+            ME,
+            &["Bearer {key}, Bearer {jwt}"],
+            400,
+            IR,
+            Some("invalid_request"),
+        ),
+        row(
+            "trailing_word_is_invalid_request",
+            "GET",
+            ME,
+            &["Bearer {key} extra"],
+            400,
+            IR,
+            Some("invalid_request"),
+        ),
+        row(
+            "oversized_token_is_invalid_token",
+            "GET",
+            ME,
+            &["Bearer {huge}"],
+            401,
+            IT,
+            Some("invalid_token"),
+        ),
+        row(
+            "oversized_key_is_invalid_token",
+            "GET",
+            ME,
+            &["Bearer {huge_key}"],
+            401,
+            IT,
+            Some("invalid_token"),
+        ),
+        row(
+            "non_ascii_token_is_invalid_token",
+            "GET",
+            ME,
+            &["Bearer clab_user_\u{e9}t\u{e9}"],
+            401,
+            IT,
+            Some("invalid_token"),
+        ),
+        row(
+            "quoted_token_is_invalid_token",
+            "GET",
+            ME,
+            &["Bearer \"{key}\""],
+            401,
+            IT,
+            Some("invalid_token"),
+        ),
+        row(
+            "tampered_checksum_is_invalid_token",
+            "GET",
+            ME,
+            &["Bearer {tampered_checksum}"],
+            401,
+            IT,
+            Some("invalid_token"),
+        ),
+        row(
+            "tampered_secret_is_invalid_token",
+            "GET",
+            ME,
+            &["Bearer {tampered_secret}"],
+            401,
+            IT,
+            Some("invalid_token"),
+        ),
+        row(
+            "truncated_key_is_invalid_token",
+            "GET",
+            ME,
+            &["Bearer {truncated_key}"],
+            401,
+            IT,
+            Some("invalid_token"),
+        ),
+        row(
+            "case_flipped_key_is_invalid_token",
+            "GET",
+            ME,
+            &["Bearer {case_flipped_key}"],
+            401,
+            IT,
+            Some("invalid_token"),
+        ),
+        row(
+            "unknown_key_is_invalid_token",
+            "GET",
+            ME,
+            &["Bearer {unknown_key}"],
+            401,
+            IT,
+            Some("invalid_token"),
+        ),
+        row(
+            "revoked_key_is_invalid_token",
+            "GET",
+            ME,
+            &["Bearer {revoked_key}"],
+            401,
+            IT,
+            Some("invalid_token"),
+        ),
+        row(
+            "expired_key_is_invalid_token",
+            "GET",
+            ME,
+            &["Bearer {expired_key}"],
+            401,
+            IT,
+            Some("invalid_token"),
+        ),
+        row(
+            "unconfigured_prefix_is_invalid_token",
+            "GET",
+            ME,
+            &["Bearer clab_agent_AAAAAAAA"],
+            401,
+            IT,
+            Some("invalid_token"),
+        ),
+        row(
+            "neither_key_nor_jwt_is_invalid_token",
+            "GET",
+            ME,
+            &["Bearer abc"],
+            401,
+            IT,
+            Some("invalid_token"),
+        ),
+        row(
+            "valid_jwt_is_accepted",
+            "GET",
+            ME,
+            &["Bearer {jwt}"],
+            200,
+            OK,
+            None,
+        )
+        .after(After::Auth("jwt")),
+        row(
+            "expired_jwt_is_invalid_token",
+            "GET",
+            ME,
+            &["Bearer {jwt_expired}"],
+            401,
+            IT,
+            Some("invalid_token"),
+        ),
+        row(
+            "bad_signature_jwt_is_invalid_token",
+            "GET",
+            ME,
+            &["Bearer {jwt_bad_signature}"],
+            401,
+            IT,
+            Some("invalid_token"),
+        ),
+        row(
+            "query_token_alone_is_not_read",
+            "GET",
+            Path::Other("/api/security/users/me?access_token={key}"),
+            &[],
+            401,
+            Bare,
+            Some("unauthorized"),
+        ),
+        row(
+            "store_down_is_503_not_401",
+            "GET",
+            ME,
+            &["Bearer {key}"],
+            503,
+            Absent,
+            Some("temporarily_unavailable"),
+        )
+        .setup(Setup::StoreDown),
+        row(
+            "store_down_does_not_stop_jwt",
+            "GET",
+            ME,
+            &["Bearer {jwt}"],
+            200,
+            OK,
+            None,
+        )
+        .setup(Setup::StoreDown),
+        // Optional credentials: missing is fine, presented-but-bad is not.
+        row(
+            "optional_without_credential_is_anonymous",
+            "GET",
+            Path::Other("/api/optional"),
+            &[],
+            200,
+            OK,
+            None,
+        )
+        .after(After::NoUser),
+        row(
+            "optional_with_bad_token_is_rejected",
+            "GET",
+            Path::Other("/api/optional"),
+            &["Bearer {unknown_key}"],
+            401,
+            IT,
+            Some("invalid_token"),
+        ),
+        row(
+            "optional_with_malformed_header_is_rejected",
+            "GET",
+            Path::Other("/api/optional"),
+            &["Bearer"],
+            400,
+            IR,
+            Some("invalid_request"),
+        ),
+        row(
+            "optional_with_valid_key_is_the_user",
+            "GET",
+            Path::Other("/api/optional"),
+            &["Bearer {key}"],
+            200,
+            OK,
+            None,
+        ),
+        // Scopes and interactive-only routes.
+        row(
+            "scoped_key_with_scope_is_accepted",
+            "GET",
+            Path::Other("/api/scoped"),
+            &["Bearer {scoped_key}"],
+            200,
+            OK,
+            None,
+        ),
+        row(
+            "scoped_key_without_scope_is_403",
+            "GET",
+            Path::Other("/api/scoped"),
+            &["Bearer {other_scope_key}"],
+            403,
+            IS,
+            Some("insufficient_scope"),
+        ),
+        row(
+            "unscoped_key_may_use_any_scope",
+            "GET",
+            Path::Other("/api/scoped"),
+            &["Bearer {key}"],
+            200,
+            OK,
+            None,
+        ),
+        row(
+            "jwt_may_use_any_scope",
+            "GET",
+            Path::Other("/api/scoped"),
+            &["Bearer {jwt}"],
+            200,
+            OK,
+            None,
+        ),
+        row(
+            "api_key_on_interactive_route_is_403",
+            "GET",
+            Path::Other("/api/interactive"),
+            &["Bearer {key}"],
+            403,
+            IS,
+            Some("interactive_session_required"),
+        ),
+        row(
+            "jwt_on_interactive_route_is_accepted",
+            "GET",
+            Path::Other("/api/interactive"),
+            &["Bearer {jwt}"],
+            200,
+            OK,
+            None,
+        ),
+        // Management endpoints (SPEC §6).
+        row(
+            "create_with_jwt_returns_token_once",
+            "POST",
+            KEYS,
+            &["Bearer {jwt}"],
+            201,
+            OK,
+            None,
+        )
+        .body(r#"{"name":"ci"}"#)
+        .after(After::CreatedTokenWorks),
+        row(
+            "create_with_expiry_and_scopes",
+            "POST",
+            KEYS,
+            &["Bearer {jwt}"],
+            201,
+            OK,
+            None,
+        )
+        .body(r#"{"name":"ci","expires_in_days":30,"scopes":["projects:read"]}"#)
+        .after(After::CreatedTokenWorks),
+        row(
+            "create_with_api_key_is_403",
+            "POST",
+            KEYS,
+            &["Bearer {key}"],
+            403,
+            IS,
+            Some("interactive_session_required"),
+        )
+        .body(r#"{"name":"minted"}"#),
+        row(
+            "create_without_credentials_is_401",
+            "POST",
+            KEYS,
+            &[],
+            401,
+            Bare,
+            Some("unauthorized"),
+        )
+        .body(r#"{"name":"ci"}"#),
+        row(
+            "create_with_expired_jwt_is_401",
+            "POST",
+            KEYS,
+            &["Bearer {jwt_expired}"],
+            401,
+            IT,
+            Some("invalid_token"),
+        )
+        .body(r#"{"name":"ci"}"#),
+        row(
+            "create_with_malformed_json_is_400",
+            "POST",
+            KEYS,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        )
+        .body(r#"{"name": "#),
+        row(
+            "create_with_unknown_field_is_400",
+            "POST",
+            KEYS,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        )
+        .body(r#"{"name":"ci","expires_in_day":3}"#),
+        row(
+            "create_with_empty_name_is_400",
+            "POST",
+            KEYS,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_name"),
+        )
+        .body(r#"{"name":""}"#),
+        row(
+            "create_with_blank_name_is_400",
+            "POST",
+            KEYS,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_name"),
+        )
+        .body(r#"{"name":"   "}"#),
+        row(
+            "create_with_long_name_is_400",
+            "POST",
+            KEYS,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_name"),
+        )
+        .body(r#"{"name":"{long_name}"}"#),
+        row(
+            "create_with_control_character_is_400",
+            "POST",
+            KEYS,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_name"),
+        )
+        .body(r#"{"name":"a\u0007b"}"#),
+        row(
+            "create_with_zero_days_is_400",
+            "POST",
+            KEYS,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_expiry"),
+        )
+        .body(r#"{"name":"ci","expires_in_days":0}"#),
+        row(
+            "create_with_negative_days_is_400",
+            "POST",
+            KEYS,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_expiry"),
+        )
+        .body(r#"{"name":"ci","expires_in_days":-1}"#),
+        row(
+            "create_with_bad_scope_is_400",
+            "POST",
+            KEYS,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_scopes"),
+        )
+        .body(r#"{"name":"ci","scopes":["has space"]}"#),
+        row(
+            "create_at_limit_is_409",
+            "POST",
+            KEYS,
+            &["Bearer {jwt}"],
+            409,
+            Absent,
+            Some("key_limit_reached"),
+        )
+        .body(r#"{"name":"one too many"}"#)
+        .setup(Setup::FillToLimit),
+        row(
+            "create_with_store_down_is_503",
+            "POST",
+            KEYS,
+            &["Bearer {jwt}"],
+            503,
+            Absent,
+            Some("temporarily_unavailable"),
+        )
+        .body(r#"{"name":"ci"}"#)
+        .setup(Setup::StoreDown),
+        row(
+            "list_with_jwt_hides_secrets",
+            "GET",
+            KEYS,
+            &["Bearer {jwt}"],
+            200,
+            OK,
+            None,
+        )
+        .after(After::ListHidesSecrets),
+        row(
+            "list_with_api_key_is_allowed",
+            "GET",
+            KEYS,
+            &["Bearer {key}"],
+            200,
+            OK,
+            None,
+        )
+        .after(After::ListHidesSecrets),
+        row(
+            "list_without_credentials_is_401",
+            "GET",
+            KEYS,
+            &[],
+            401,
+            Bare,
+            Some("unauthorized"),
+        ),
+        row(
+            "list_with_store_down_is_503",
+            "GET",
+            KEYS,
+            &["Bearer {jwt}"],
+            503,
+            Absent,
+            Some("temporarily_unavailable"),
+        )
+        .setup(Setup::StoreDown),
+        row(
+            "revoke_own_key_with_jwt_is_204",
+            "DELETE",
+            Path::Other("/api/user/api-keys/{key_id}"),
+            &["Bearer {jwt}"],
+            204,
+            OK,
+            None,
+        )
+        .after(After::NoLongerWorks("{key}")),
+        row(
+            "revoke_is_idempotent",
+            "DELETE",
+            Path::Other("/api/user/api-keys/{revoked_key_id}"),
+            &["Bearer {jwt}"],
+            204,
+            OK,
+            None,
+        ),
+        row(
+            "revoke_with_api_key_is_403",
+            "DELETE",
+            Path::Other("/api/user/api-keys/{key_id}"),
+            &["Bearer {key}"],
+            403,
+            IS,
+            Some("interactive_session_required"),
+        )
+        .after(After::StillWorks("{key}")),
+        row(
+            "revoke_other_users_key_is_404",
+            "DELETE",
+            Path::Other("/api/user/api-keys/{other_user_key_id}"),
+            &["Bearer {jwt}"],
+            404,
+            Absent,
+            Some("not_found"),
+        )
+        .after(After::StillWorks("{other_user_key}")),
+        row(
+            "revoke_unknown_key_is_404",
+            "DELETE",
+            Path::Other("/api/user/api-keys/zzzzzzzz"),
+            &["Bearer {jwt}"],
+            404,
+            Absent,
+            Some("not_found"),
+        ),
+        row(
+            "revoke_malformed_id_is_404",
+            "DELETE",
+            Path::Other("/api/user/api-keys/not-a-key"),
+            &["Bearer {jwt}"],
+            404,
+            Absent,
+            Some("not_found"),
+        ),
+        row(
+            "revoke_without_credentials_is_401",
+            "DELETE",
+            Path::Other("/api/user/api-keys/{key_id}"),
+            &[],
+            401,
+            Bare,
+            Some("unauthorized"),
+        ),
+        row(
+            "revoke_with_other_users_jwt_is_404",
+            "DELETE",
+            Path::Other("/api/user/api-keys/{key_id}"),
+            &["Bearer {jwt2}"],
+            404,
+            Absent,
+            Some("not_found"),
+        )
+        .after(After::StillWorks("{key}")),
+    ]
+}
+
+fn placeholders(f: &Fixture) -> Vec<(&'static str, String)> {
+    let truncated = f.key[..f.key.len() - 1].to_owned();
+    let mut flipped = f.key.clone().into_bytes();
+    if let Some(c) = flipped[10..].iter_mut().find(|c| c.is_ascii_alphabetic()) {
+        *c ^= 0x20;
+    }
+    vec![
+        ("{key_id}", Fixture::id_of(&f.key).to_owned()),
+        (
+            "{revoked_key_id}",
+            Fixture::id_of(&f.revoked_key).to_owned(),
+        ),
+        (
+            "{other_user_key_id}",
+            Fixture::id_of(&f.other_user_key).to_owned(),
+        ),
+        ("{key}", f.key.clone()),
+        ("{scoped_key}", f.scoped_key.clone()),
+        ("{other_scope_key}", f.other_scope_key.clone()),
+        ("{revoked_key}", f.revoked_key.clone()),
+        ("{expired_key}", f.expired_key.clone()),
+        ("{other_user_key}", f.other_user_key.clone()),
+        ("{tampered_checksum}", tamper_checksum(&f.key)),
+        ("{tampered_secret}", tamper_secret(&f.key)),
+        ("{unknown_key}", unknown_key()),
+        ("{truncated_key}", truncated),
+        (
+            "{case_flipped_key}",
+            String::from_utf8(flipped).unwrap_or_default(),
+        ),
+        ("{jwt2}", JWT_USER2.to_owned()),
+        ("{jwt_expired}", JWT_EXPIRED.to_owned()),
+        ("{jwt_bad_signature}", JWT_BAD_SIGNATURE.to_owned()),
+        ("{jwt}", JWT_USER1.to_owned()),
+        (
+            "{huge_key}",
+            format!("clab_user_{}", "A".repeat(300 + MAX_TOKEN_LEN)),
+        ),
+        ("{huge}", "a".repeat(5_000)),
+        ("{long_name}", "n".repeat(101)),
+    ]
+}
+
+fn fill(template: &str, f: &Fixture) -> String {
+    let mut s = template.to_owned();
+    for (k, v) in placeholders(f) {
+        s = s.replace(k, &v);
+    }
+    s
+}
+
+pub(super) fn resolve(row: &Row, f: &Fixture) -> TestRequest {
+    let path = match row.path {
+        Path::Me => "/api/security/users/me".to_owned(),
+        Path::Other(p) => fill(p, f),
+    };
+    TestRequest {
+        method: row.method,
+        path,
+        authorization: row.auth.iter().map(|a| fill(a, f).into_bytes()).collect(),
+        body: row.body.map(|b| fill(b, f).into_bytes()),
+    }
+}
+
+pub(super) async fn apply_setup(row: &Row, f: &Fixture) -> bool {
+    match row.setup {
+        Setup::None => {}
+        Setup::StoreDown => f.store.set_failing(true),
+        Setup::FillToLimit => {
+            let user = UserId::from(1_i64);
+            for i in 0..10 {
+                // Stops at the limit; the earlier fixture keys count towards it.
+                if f.router
+                    .keys()
+                    .create(&user, NewKey::new(format!("fill {i}")))
+                    .await
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        }
+    }
+    true
+}
+
+fn json(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(body).unwrap_or(serde_json::Value::Null)
+}
+
+pub(super) fn check(row: &Row, r: &TestResponse, _setup_ok: bool) {
+    let name = row.name;
+    assert_eq!(
+        r.status,
+        row.status,
+        "row `{name}`: status (body: {})",
+        String::from_utf8_lossy(&r.body)
+    );
+    let bare = format!("Bearer realm=\"{REALM}\"");
+    match row.challenge {
+        Challenge::Absent => assert!(
+            r.www_authenticate.is_empty(),
+            "row `{name}`: no WWW-Authenticate expected, got {:?}",
+            r.www_authenticate
+        ),
+        Challenge::Bare => assert_eq!(r.www_authenticate, [bare], "row `{name}`: bare challenge"),
+        Challenge::Error(code) => {
+            assert_eq!(r.www_authenticate.len(), 1, "row `{name}`: one challenge");
+            let c = &r.www_authenticate[0];
+            assert!(
+                c.starts_with(&format!("{bare}, error=\"{code}\"")),
+                "row `{name}`: challenge {c:?} should carry error={code}"
+            );
+        }
+    }
+    if let Some(code) = row.error {
+        assert_eq!(
+            json(&r.body)["error"],
+            code,
+            "row `{name}`: JSON error code"
+        );
+        assert!(
+            json(&r.body)["message"].is_string(),
+            "row `{name}`: JSON error message"
+        );
+    }
+}
+
+async fn status_of<H: HttpHarness>(app: &mut H, token: &str) -> u16 {
+    app.send(TestRequest {
+        method: "GET",
+        path: "/api/security/users/me".to_owned(),
+        authorization: vec![format!("Bearer {token}").into_bytes()],
+        body: None,
+    })
+    .await
+    .status
+}
+
+pub(super) async fn check_after<H: HttpHarness>(
+    row: &Row,
+    f: &Fixture,
+    r: &TestResponse,
+    app: &mut H,
+) {
+    let name = row.name;
+    match row.after {
+        After::None => {}
+        After::Auth(kind) => assert_eq!(json(&r.body)["auth"], kind, "row `{name}`: auth kind"),
+        After::NoUser => assert!(
+            json(&r.body)["user_id"].is_null(),
+            "row `{name}`: anonymous"
+        ),
+        After::CreatedTokenWorks => {
+            let body = json(&r.body);
+            for field in [
+                "id",
+                "name",
+                "token",
+                "prefix",
+                "scopes",
+                "created_at",
+                "expires_at",
+            ] {
+                assert!(
+                    body.get(field).is_some(),
+                    "row `{name}`: field `{field}` in the create response"
+                );
+            }
+            assert_eq!(
+                r.cache_control.as_deref(),
+                Some("no-store"),
+                "row `{name}`: Cache-Control"
+            );
+            let token = body["token"].as_str().unwrap_or_default().to_owned();
+            assert_eq!(
+                status_of(app, &token).await,
+                200,
+                "row `{name}`: the new token works"
+            );
+        }
+        After::StillWorks(p) => assert_eq!(
+            status_of(app, &fill(p, f)).await,
+            200,
+            "row `{name}`: key still works"
+        ),
+        After::NoLongerWorks(p) => assert_eq!(
+            status_of(app, &fill(p, f)).await,
+            401,
+            "row `{name}`: key refused"
+        ),
+        After::ListHidesSecrets => {
+            let body = json(&r.body);
+            let list = body.as_array().cloned().unwrap_or_default();
+            assert_eq!(list.len(), 5, "row `{name}`: user 1's five keys are listed");
+            let text = String::from_utf8_lossy(&r.body);
+            for secret in [&f.key, &f.scoped_key, &f.revoked_key, &f.expired_key] {
+                assert!(
+                    !text.contains(&secret[10..]),
+                    "row `{name}`: a token leaked into the list"
+                );
+            }
+            assert!(!text.contains("hash"), "row `{name}`: no hash field");
+            for field in [
+                "id",
+                "name",
+                "prefix",
+                "scopes",
+                "created_at",
+                "expires_at",
+                "last_used_at",
+                "revoked_at",
+            ] {
+                assert!(
+                    list[0].get(field).is_some(),
+                    "row `{name}`: field `{field}` in list items"
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! Runs the HTTP conformance table against a framework-free reference dispatcher built only
+//! from core's router and `api` functions. The adapters must match it row for row; this test
+//! proves the table itself is consistent with core.
+
+use clab_keys_core::testing::http_table::{HttpHarness, TestRequest, TestResponse, run_http_table};
+use clab_keys_core::{ApiResponse, CredentialRouter, api};
+use serde_json::json;
+
+struct Reference(CredentialRouter);
+
+impl Reference {
+    async fn dispatch(&self, req: &TestRequest) -> ApiResponse {
+        let router = &self.0;
+        let lines = || req.authorization.iter().map(Vec::as_slice);
+        let path = req.path.split('?').next().unwrap_or_default();
+        if path == "/api/optional" {
+            return match router.authenticate_optional(lines()).await {
+                Ok(p) => ApiResponse::json(
+                    200,
+                    &json!({ "user_id": p.map(|p| p.user_id().to_string()) }),
+                ),
+                Err(r) => r.to_response(),
+            };
+        }
+        let principal = match router.authenticate(lines()).await {
+            Ok(p) => p,
+            Err(r) => return r.to_response(),
+        };
+        match (req.method, path) {
+            ("GET", "/api/security/users/me") => ApiResponse::json(
+                200,
+                &json!({ "user_id": principal.user_id().as_str(), "auth": principal.kind().as_str() }),
+            ),
+            ("GET", "/api/scoped") => {
+                match principal.require_scope("projects:read", router.realm()) {
+                    Ok(()) => ApiResponse::json(200, &json!({ "ok": true })),
+                    Err(r) => r.to_response(),
+                }
+            }
+            ("GET", "/api/interactive") => match principal.require_interactive(router.realm()) {
+                Ok(()) => ApiResponse::json(200, &json!({ "ok": true })),
+                Err(r) => r.to_response(),
+            },
+            ("POST", "/api/user/api-keys") => {
+                api::create_key(router, &principal, req.body.as_deref().unwrap_or_default()).await
+            }
+            ("GET", "/api/user/api-keys") => api::list_keys(router, &principal).await,
+            ("DELETE", p) if p.starts_with("/api/user/api-keys/") => {
+                api::revoke_key(router, &principal, &p["/api/user/api-keys/".len()..]).await
+            }
+            _ => ApiResponse::error(404, "not_found", "no such route"),
+        }
+    }
+}
+
+#[async_trait::async_trait(?Send)]
+impl HttpHarness for Reference {
+    async fn send(&mut self, req: TestRequest) -> TestResponse {
+        let r = self.dispatch(&req).await;
+        TestResponse {
+            status: r.status,
+            www_authenticate: r
+                .header("www-authenticate")
+                .map(str::to_owned)
+                .into_iter()
+                .collect(),
+            cache_control: r.header("cache-control").map(str::to_owned),
+            body: r.body,
+        }
+    }
+}
+
+#[tokio::test]
+async fn reference_dispatcher_passes_the_http_table() {
+    let rows = run_http_table(|router| async move { Reference(router) }).await;
+    println!("http conformance table: {rows} rows passed");
+    assert_eq!(rows, clab_keys_core::testing::http_table::rows().len());
+}
