@@ -4,13 +4,15 @@
 //! `cargo bench -p clab-keys-core --bench core`; after criterion's own output a table of
 //! ratios to the baseline is printed (read from criterion's estimates of this run).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::hint::black_box;
 use std::time::Duration;
 
 use clab_keys_core::entropy::OsEntropy;
 use clab_keys_core::{
-    CredentialRouter, KeyFormats, KeyHasher, KeyService, MemoryStore, NewKey, Pepper, TokenFormat,
-    UserId,
+    CacheConfig, CredentialRouter, KeyFormats, KeyHasher, KeyService, KeyServiceConfig,
+    MemoryStore, NewKey, Pepper, TokenFormat, UserId,
 };
 use criterion::Criterion;
 use hmac::{Hmac, KeyInit, Mac};
@@ -33,6 +35,20 @@ fn benches(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
                 .unwrap();
         }
         svc.create(&UserId::from(1_i64), NewKey::new("bench"))
+            .await
+            .unwrap()
+            .token
+            .expose_secret()
+            .to_owned()
+    });
+    let cached = KeyService::builder(MemoryStore::new())
+        .hasher(KeyHasher::hmac(1, Pepper::from_bytes(&pepper).unwrap()).unwrap())
+        .config(KeyServiceConfig::default().cache(Some(CacheConfig::default())))
+        .build()
+        .unwrap();
+    let cached_token = rt.block_on(async {
+        cached
+            .create(&UserId::from(1_i64), NewKey::new("bench"))
             .await
             .unwrap()
             .token
@@ -65,6 +81,18 @@ fn benches(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
         b.iter(|| {
             rt.block_on(async {
                 black_box(svc.authenticate(black_box(token.as_bytes())).await.is_ok())
+            })
+        })
+    });
+    g.bench_function("authenticate_memory_cached", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                black_box(
+                    cached
+                        .authenticate(black_box(cached_token.as_bytes()))
+                        .await
+                        .is_ok(),
+                )
             })
         })
     });
@@ -141,6 +169,7 @@ fn main() {
         ("generate", "", false),
         ("parse", "", false),
         ("authenticate_memory", "<= 2.5", true),
+        ("authenticate_memory_cached", "", true),
         ("authenticate_header_memory", "", true),
         ("reject_bad_checksum", "<= 0.5", true),
     ] {

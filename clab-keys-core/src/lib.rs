@@ -62,8 +62,8 @@ pub use hash::{HashCheck, HashVersion, KeyDigest, KeyHasher, StoredHash};
 pub use scope::{InvalidScopes, Scopes};
 pub use secret::{ApiKey, Pepper};
 pub use service::{
-    AuthError, CreateError, CreatedKey, InvalidReason, KeyInfo, KeyService, KeyServiceBuilder,
-    KeyServiceConfig, NewKey, RevokeError,
+    AuthError, CacheConfig, CreateError, CreatedKey, InvalidReason, KeyInfo, KeyService,
+    KeyServiceBuilder, KeyServiceConfig, NewKey, RevokeError,
 };
 pub use store::{InsertOutcome, KeyRecord, KeyStore, MemoryStore, RevokeOutcome, StoreError};
 pub use user::{InvalidUserId, UserId};

@@ -14,7 +14,7 @@ use std::str::FromStr;
 /// assert!(UserId::new("").is_err());
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct UserId(Box<str>);
+pub struct UserId(std::sync::Arc<str>);
 
 /// A user id was empty, longer than 255 bytes, or contained control characters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

@@ -1,5 +1,7 @@
 //! `Authorization` parsing and challenges (RFC 9110 §11, RFC 6750 §2–§3): property tests.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use clab_keys_core::credential::{
     BearerOutcome, MAX_BEARER_LEN, Realm, Rejection, RejectionKind, looks_like_jwt,
     parse_authorization,

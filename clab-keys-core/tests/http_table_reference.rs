@@ -2,6 +2,8 @@
 //! from core's router and `api` functions. The adapters must match it row for row; this test
 //! proves the table itself is consistent with core.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use clab_keys_core::testing::http_table::{HttpHarness, TestRequest, TestResponse, run_http_table};
 use clab_keys_core::{ApiResponse, CredentialRouter, api};
 use serde_json::json;

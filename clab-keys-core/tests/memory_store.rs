@@ -1,5 +1,7 @@
 //! The store conformance suite on the in-memory store.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 
 use clab_keys_core::{KeyStore, MemoryStore};

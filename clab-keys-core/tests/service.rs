@@ -1,6 +1,8 @@
 //! Key service rules (SPEC §3–§4) that are not store-specific: validation, the parse-before-store
 //! pipeline, fail-closed behaviour, secrets that redact themselves.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -334,5 +336,99 @@ async fn unpeppered_sha256_rows_verify_only_when_accepted() {
     assert!(
         strict.authenticate(t.as_bytes()).await.is_ok(),
         "re-hashed with the pepper"
+    );
+}
+
+#[tokio::test]
+async fn cache_hits_skip_the_store_and_revocation_evicts() {
+    use clab_keys_core::CacheConfig;
+    let recording = RecordingStore::new(Arc::new(MemoryStore::new()));
+    let counts = recording.counts();
+    let clock = ManualClock::fixed();
+    let svc = KeyService::builder(recording)
+        .clock(clock.clone())
+        .config(
+            KeyServiceConfig::default()
+                .inline_writes(true)
+                .cache(Some(CacheConfig::default())),
+        )
+        .build()
+        .unwrap();
+    let created = svc
+        .create(&user(), NewKey::new("k").expires_in(Duration::minutes(1)))
+        .await
+        .unwrap();
+    let t = created.token.expose_secret().to_owned();
+    for _ in 0..10 {
+        svc.authenticate(t.as_bytes()).await.unwrap();
+    }
+    assert_eq!(
+        counts.find.load(Ordering::SeqCst),
+        1,
+        "nine hits served from the cache"
+    );
+    // Wrong secrets are not cached and always reach the store.
+    for _ in 0..3 {
+        svc.authenticate(forge_secret(&t).as_bytes())
+            .await
+            .unwrap_err();
+    }
+    assert_eq!(counts.find.load(Ordering::SeqCst), 4);
+    // Expiry is re-checked on a hit.
+    clock.advance(Duration::seconds(4));
+    svc.authenticate(t.as_bytes()).await.unwrap();
+    clock.advance(Duration::seconds(57));
+    assert!(matches!(
+        svc.authenticate(t.as_bytes()).await,
+        Err(AuthError::Invalid(InvalidReason::Expired))
+    ));
+    // Revocation in this process takes effect on the next request.
+    let other = svc
+        .create(&user(), NewKey::new("r"))
+        .await
+        .unwrap()
+        .token
+        .expose_secret()
+        .to_owned();
+    svc.authenticate(other.as_bytes()).await.unwrap();
+    svc.revoke(&user(), &other[10..18]).await.unwrap();
+    assert!(matches!(
+        svc.authenticate(other.as_bytes()).await,
+        Err(AuthError::Invalid(InvalidReason::Revoked))
+    ));
+}
+
+#[tokio::test]
+async fn cache_entries_expire_after_the_ttl() {
+    use clab_keys_core::CacheConfig;
+    let store = MemoryStore::new();
+    let clock = ManualClock::fixed();
+    let cached = KeyService::builder(store.clone())
+        .clock(clock.clone())
+        .config(
+            KeyServiceConfig::default()
+                .cache(Some(CacheConfig::default().ttl(Duration::seconds(5)))),
+        )
+        .build()
+        .unwrap();
+    let other_node = service(Arc::new(store.clone()), &clock);
+    let t = cached
+        .create(&user(), NewKey::new("k"))
+        .await
+        .unwrap()
+        .token
+        .expose_secret()
+        .to_owned();
+    cached.authenticate(t.as_bytes()).await.unwrap();
+    other_node.revoke(&user(), &t[10..18]).await.unwrap();
+    // Another node's revocation is seen once the entry is older than the TTL.
+    assert!(
+        cached.authenticate(t.as_bytes()).await.is_ok(),
+        "within the documented window"
+    );
+    clock.advance(Duration::seconds(5));
+    assert!(
+        cached.authenticate(t.as_bytes()).await.is_err(),
+        "after the TTL"
     );
 }

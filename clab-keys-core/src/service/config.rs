@@ -2,6 +2,7 @@
 
 use time::{Duration, OffsetDateTime};
 
+use super::cache::CacheConfig;
 use super::errors::CreateError;
 use crate::error::ConfigError;
 
@@ -27,6 +28,9 @@ pub struct KeyServiceConfig {
     /// Write `last_used_at` and re-hashes inside the request instead of on a spawned task.
     /// Default `false`; tests that count writes may turn it on.
     pub inline_writes: bool,
+    /// The verification cache; `None` (the default) consults the store on every request.
+    /// See [`CacheConfig`] for the revocation window it implies across processes.
+    pub cache: Option<CacheConfig>,
 }
 
 impl Default for KeyServiceConfig {
@@ -36,6 +40,7 @@ impl Default for KeyServiceConfig {
             max_lifetime: None,
             last_used_window: Duration::seconds(60),
             inline_writes: false,
+            cache: None,
         }
     }
 }
@@ -65,6 +70,12 @@ impl KeyServiceConfig {
         self
     }
 
+    /// Sets [`KeyServiceConfig::cache`].
+    pub fn cache(mut self, cache: Option<CacheConfig>) -> Self {
+        self.cache = cache;
+        self
+    }
+
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         if self.max_active_keys == 0 {
             return Err(ConfigError::InvalidLimit(
@@ -73,6 +84,9 @@ impl KeyServiceConfig {
         }
         if self.max_lifetime.is_some_and(|l| l <= Duration::ZERO) {
             return Err(ConfigError::InvalidLimit("max_lifetime must be positive"));
+        }
+        if self.cache.is_some_and(|c| c.ttl <= Duration::ZERO) {
+            return Err(ConfigError::InvalidLimit("cache ttl must be positive"));
         }
         if self.last_used_window < Duration::ZERO {
             return Err(ConfigError::InvalidLimit(

@@ -2,6 +2,7 @@
 //! expiry, soft revocation and the `last_used_at` debounce.
 
 mod background;
+mod cache;
 mod config;
 mod errors;
 
@@ -14,13 +15,15 @@ use crate::credential::Principal;
 use crate::entropy::{Entropy, OsEntropy};
 use crate::error::ConfigError;
 use crate::format::{KeyFormats, KeyId};
-use crate::hash::{HashCheck, KeyHasher};
+use crate::hash::{HashCheck, KeyDigest, KeyHasher};
 use crate::scope::Scopes;
 use crate::secret::ApiKey;
 use crate::store::{InsertOutcome, KeyRecord, KeyStore, RevokeOutcome, StoreError};
 use crate::user::UserId;
 
 use background::{Background, TouchGuard};
+pub use cache::CacheConfig;
+use cache::VerificationCache;
 pub use config::{KeyServiceConfig, NewKey};
 pub use errors::{AuthError, CreateError, InvalidReason, RevokeError};
 
@@ -55,6 +58,7 @@ struct Inner {
     config: KeyServiceConfig,
     touches: TouchGuard,
     background: Background,
+    cache: Option<VerificationCache>,
 }
 
 /// Builds a [`KeyService`]. Every setting has a default except the store.
@@ -110,6 +114,7 @@ impl KeyServiceBuilder {
         Ok(KeyService {
             inner: Arc::new(Inner {
                 touches: TouchGuard::new(self.config.last_used_window),
+                cache: self.config.cache.map(VerificationCache::new),
                 store: self.store,
                 formats: self.formats,
                 hasher: self.hasher,
@@ -235,7 +240,11 @@ impl KeyService {
     pub async fn revoke(&self, user: &UserId, key_id: &str) -> Result<(), RevokeError> {
         let key_id = KeyId::parse(key_id).map_err(|_| RevokeError::NotFound)?;
         let now = self.inner.clock.now();
-        match self.inner.store.revoke(user, &key_id, now).await? {
+        let outcome = self.inner.store.revoke(user, &key_id, now).await?;
+        if let Some(cache) = &self.inner.cache {
+            cache.evict(&key_id);
+        }
+        match outcome {
             RevokeOutcome::Revoked => {
                 tracing::info!(
                     target: "clab_keys::audit",
@@ -263,16 +272,41 @@ impl KeyService {
         let inner = &*self.inner;
         let parsed = inner.formats.parse(token).map_err(AuthError::Malformed)?;
         let key_id = parsed.key_id();
+        let now = inner.clock.now();
+        // The digest under the current pepper: the cache key, and the stored hash of every key
+        // not awaiting a re-hash, so one HMAC serves both.
+        let current = inner.hasher.hash(parsed.expose_token());
+        if let Some(entry) = inner
+            .cache
+            .as_ref()
+            .and_then(|c| c.get(current.digest.as_bytes(), now))
+        {
+            if entry.expires_at.is_some_and(|e| now >= e) {
+                return Err(fail(key_id, None, InvalidReason::Expired));
+            }
+            self.record_use(key_id, now).await;
+            return Ok(entry.principal);
+        }
         let Some(record) = inner
             .store
             .find(&key_id)
             .await
             .map_err(AuthError::Unavailable)?
         else {
-            inner.hasher.burn(parsed.expose_token());
+            // Same work as a wrong secret: one hash (above) and one compare.
+            std::hint::black_box(current.digest.ct_eq(&KeyDigest::from_bytes([0x5a; 32])));
             return Err(fail(key_id, None, InvalidReason::Unknown));
         };
-        let rehash = match inner.hasher.check(parsed.expose_token(), &record.hash) {
+        let check = if record.hash.version == current.version {
+            if current.digest.ct_eq(&record.hash.digest) {
+                HashCheck::Match { rehash: false }
+            } else {
+                HashCheck::Mismatch
+            }
+        } else {
+            inner.hasher.check(parsed.expose_token(), &record.hash)
+        };
+        let rehash = match check {
             HashCheck::Match { rehash } => rehash,
             HashCheck::UnknownVersion => {
                 return Err(fail(
@@ -284,7 +318,6 @@ impl KeyService {
             _ => return Err(fail(key_id, Some(&record), InvalidReason::Mismatch)),
         };
         // Status checks come only after the digest matched: only the real holder learns them.
-        let now = inner.clock.now();
         if record.revoked_at.is_some() {
             tracing::warn!(
                 target: "clab_keys::audit",
@@ -299,32 +332,48 @@ impl KeyService {
             return Err(fail(key_id, Some(&record), InvalidReason::Expired));
         }
         if rehash {
-            let new = inner.hasher.hash(parsed.expose_token());
             let store = inner.store.clone();
             let old = record.hash;
             inner
                 .background
                 .run(inner.config.inline_writes, async move {
-                    if let Err(e) = store.replace_hash(&key_id, &old, &new).await {
+                    if let Err(e) = store.replace_hash(&key_id, &old, &current).await {
                         tracing::warn!(target: "clab_keys", key_id = %key_id, error = %e, "re-hashing api key failed");
                     }
                 })
                 .await;
         }
-        if inner.touches.due(key_id, now) {
-            let store = inner.store.clone();
-            let cutoff = now - inner.touches.window();
-            inner
-                .background
-                .run(inner.config.inline_writes, async move {
-                    // A failed write never changes the authentication result.
-                    if let Err(e) = store.touch(&key_id, now, cutoff).await {
-                        tracing::warn!(target: "clab_keys", key_id = %key_id, error = %e, "recording last_used_at failed");
-                    }
-                })
-                .await;
+        self.record_use(key_id, now).await;
+        let principal = Principal::from_key(&record);
+        if let Some(cache) = &inner.cache {
+            cache.insert(
+                *current.digest.as_bytes(),
+                principal.clone(),
+                key_id,
+                record.expires_at,
+                now,
+            );
         }
-        Ok(Principal::from_key(&record))
+        Ok(principal)
+    }
+
+    /// Writes `last_used_at` when this process has not done so for the key within the window;
+    /// off the critical path unless configured inline. A failed write never changes a result.
+    async fn record_use(&self, key_id: KeyId, now: OffsetDateTime) {
+        let inner = &*self.inner;
+        if !inner.touches.due(key_id, now) {
+            return;
+        }
+        let store = inner.store.clone();
+        let cutoff = now - inner.touches.window();
+        inner
+            .background
+            .run(inner.config.inline_writes, async move {
+                if let Err(e) = store.touch(&key_id, now, cutoff).await {
+                    tracing::warn!(target: "clab_keys", key_id = %key_id, error = %e, "recording last_used_at failed");
+                }
+            })
+            .await;
     }
 
     /// Waits until every pending background write (`last_used_at`, re-hash) has finished.

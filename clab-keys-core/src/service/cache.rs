@@ -1,0 +1,113 @@
+//! An opt-in cache of successful verifications, keyed by the token's digest (never the
+//! plaintext). A hit skips the store lookup; it still re-checks expiry against the clock and
+//! still records `last_used_at`. Revoking a key evicts it in the same process; other processes
+//! see the revocation once their entry is older than the TTL, which is therefore the
+//! revocation window across nodes. Only successful verifications are cached, so presenting
+//! random tokens cannot fill it, and it never holds more than its capacity.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use time::{Duration, OffsetDateTime};
+
+use crate::credential::Principal;
+use crate::format::KeyId;
+
+/// Settings of the verification cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheConfig {
+    /// Most entries held. Default 10,000.
+    pub capacity: usize,
+    /// How long an entry is trusted: the revocation window for other processes. Default 5 s.
+    pub ttl: Duration,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            capacity: 10_000,
+            ttl: Duration::seconds(5),
+        }
+    }
+}
+
+impl CacheConfig {
+    /// Sets the capacity.
+    pub fn capacity(mut self, capacity: usize) -> Self {
+        self.capacity = capacity;
+        self
+    }
+
+    /// Sets the TTL.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub(crate) principal: Principal,
+    pub(crate) key_id: KeyId,
+    pub(crate) expires_at: Option<OffsetDateTime>,
+    cached_at: OffsetDateTime,
+}
+
+#[derive(Debug)]
+pub(crate) struct VerificationCache {
+    config: CacheConfig,
+    entries: RwLock<HashMap<[u8; 32], Entry>>,
+}
+
+impl VerificationCache {
+    pub(crate) fn new(config: CacheConfig) -> Self {
+        Self {
+            config,
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// A fresh entry for `digest`, if any. Entries past their TTL are ignored.
+    pub(crate) fn get(&self, digest: &[u8; 32], now: OffsetDateTime) -> Option<Entry> {
+        let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+        let entry = entries.get(digest)?;
+        (now - entry.cached_at < self.config.ttl && now >= entry.cached_at).then(|| entry.clone())
+    }
+
+    pub(crate) fn insert(
+        &self,
+        digest: [u8; 32],
+        principal: Principal,
+        key_id: KeyId,
+        expires_at: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) {
+        if self.config.capacity == 0 {
+            return;
+        }
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= self.config.capacity {
+            let ttl = self.config.ttl;
+            entries.retain(|_, e| now - e.cached_at < ttl);
+            if entries.len() >= self.config.capacity {
+                return;
+            }
+        }
+        entries.insert(
+            digest,
+            Entry {
+                principal,
+                key_id,
+                expires_at,
+                cached_at: now,
+            },
+        );
+    }
+
+    /// Drops every entry of `key_id` (after a revocation in this process).
+    pub(crate) fn evict(&self, key_id: &KeyId) {
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        entries.retain(|_, e| &e.key_id != key_id);
+    }
+}
