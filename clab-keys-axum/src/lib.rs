@@ -1,2 +1,154 @@
-//! Placeholder: filled by its own issue.
+//! axum 0.8 adapter of clab-keys: long-lived user API keys (`clab_user_…`) accepted wherever
+//! the app's JWT sessions are.
+//!
+//! Every decision (header parsing, API key or JWT, status codes, `WWW-Authenticate`
+//! challenges, JSON bodies, the management endpoints) is made by [`clab_keys_core`]; this crate
+//! only translates between axum and core, so it answers exactly like the actix-web adapter.
+//!
+//! - [`CurrentUser`]: the caller, by JWT or API key (`Option<CurrentUser>` for optional
+//!   credentials); [`InteractiveUser`]: JWT sessions only.
+//! - [`authenticate`] and [`require_scope`]: middleware for
+//!   [`from_fn_with_state`](axum::middleware::from_fn_with_state) and `route_layer`.
+//! - [`AuthRejection`]: RFC 6750 answers (401/400/403/503) implementing `IntoResponse`.
+//! - [`management_router`]: `POST`/`GET /` and `DELETE /{id}`, to nest under
+//!   `/api/user/api-keys`.
+//!
+//! The app's state, whatever its type, provides a
+//! [`CredentialRouter`](clab_keys_core::CredentialRouter) through
+//! [`FromRef`](axum::extract::FromRef).
+//!
+//! # Example
+//!
+//! An app that accepts its own JWT sessions or API keys, and lets users manage their keys:
+//!
+//! ```
+//! use axum::{Json, Router, extract::FromRef, routing::get};
+//! use clab_keys_axum::{CurrentUser, management_router};
+//! use clab_keys_core::{
+//!     CredentialRouter, JwtError, JwtIdentity, JwtVerifier, KeyService, MemoryStore, UserId,
+//! };
+//! use serde_json::{Value, json};
+//!
+//! /// Verifies the app's session JWTs. A real app calls its JWT library here (the example apps
+//! /// use `jsonwebtoken::decode` with an algorithm allow-list, `exp` and `aud` checks); this
+//! /// one knows a single demo token so that the example runs.
+//! #[derive(Debug)]
+//! struct SessionJwts;
+//!
+//! const DEMO_JWT: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.ZGVtby1zaWduYXR1cmU";
+//!
+//! #[async_trait::async_trait]
+//! impl JwtVerifier for SessionJwts {
+//!     async fn verify(&self, token: &str) -> Result<JwtIdentity, JwtError> {
+//!         match token {
+//!             DEMO_JWT => Ok(JwtIdentity::new(UserId::from(42_i64))),
+//!             _ => Err(JwtError::Invalid),
+//!         }
+//!     }
+//! }
+//!
+//! /// The app's own state: the credential router sits next to whatever else it needs.
+//! #[derive(Clone)]
+//! struct AppState {
+//!     credentials: CredentialRouter,
+//! }
+//!
+//! impl FromRef<AppState> for CredentialRouter {
+//!     fn from_ref(state: &AppState) -> Self {
+//!         state.credentials.clone()
+//!     }
+//! }
+//!
+//! /// `get_current_user`: a JWT session or an API key.
+//! async fn me(user: CurrentUser) -> Json<Value> {
+//!     Json(json!({ "id": user.user_id().as_str(), "auth": user.kind().as_str() }))
+//! }
+//!
+//! fn app(credentials: CredentialRouter) -> Router {
+//!     Router::new()
+//!         .route("/api/security/users/me", get(me))
+//!         .nest("/api/user/api-keys", management_router())
+//!         .with_state(AppState { credentials })
+//! }
+//!
+//! async fn serve(app: Router) -> std::io::Result<()> {
+//!     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//!     axum::serve(listener, app).await
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # use axum::{body::Body, http::Request};
+//! # use http_body_util::BodyExt;
+//! # use tower::ServiceExt;
+//! // In production the store is `clab-keys-seaorm`'s, and the key service has a pepper.
+//! let keys = KeyService::builder(MemoryStore::new()).build()?;
+//! let app = app(CredentialRouter::new(keys).with_jwt(SessionJwts));
+//! // `serve(app).await?` would listen on 127.0.0.1:3000; this example sends requests
+//! // straight to the router instead.
+//! # let _ = serve;
+//!
+//! // With a session, the user creates a key; the token is in this response only.
+//! let created = app
+//!     .clone()
+//!     .oneshot(
+//!         Request::post("/api/user/api-keys")
+//!             .header("authorization", format!("Bearer {DEMO_JWT}"))
+//!             .body(Body::from(r#"{"name": "ci"}"#))?,
+//!     )
+//!     .await?;
+//! assert_eq!(created.status(), 201);
+//! assert_eq!(created.headers()["cache-control"], "no-store");
+//! let created: Value = serde_json::from_slice(&created.into_body().collect().await?.to_bytes())?;
+//! let token = created["token"].as_str().unwrap_or_default();
+//!
+//! // A script then calls the API with the key instead of a session.
+//! let me = app
+//!     .oneshot(
+//!         Request::get("/api/security/users/me")
+//!             .header("authorization", format!("Bearer {token}"))
+//!             .body(Body::empty())?,
+//!     )
+//!     .await?;
+//! assert_eq!(me.status(), 200);
+//! let me: Value = serde_json::from_slice(&me.into_body().collect().await?.to_bytes())?;
+//! assert_eq!(me, json!({ "id": "42", "auth": "api_key" }));
+//! # Ok(()) }
+//! ```
+//!
+//! # Keeping tokens out of logs
+//!
+//! `tower_http::trace::TraceLayer` can record request headers, and `Authorization` carries the
+//! JWT or the API key in plain text. Mark it sensitive with
+//! `tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer` *before* the request
+//! reaches the `TraceLayer`: a sensitive header is logged as `Sensitive`. In a
+//! `tower::ServiceBuilder`, layers run top to bottom, so the sensitive-header layer goes first
+//! (with `Router::layer` called twice, the *last* call runs first):
+//!
+//! ```
+//! use axum::{Router, http::header::AUTHORIZATION, routing::get};
+//! use tower::ServiceBuilder;
+//! use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+//! use tower_http::trace::{DefaultMakeSpan, TraceLayer};
+//!
+//! let app: Router = Router::new().route("/", get(|| async { "ok" })).layer(
+//!     ServiceBuilder::new()
+//!         // First: from here on, `Authorization` is printed as `Sensitive`.
+//!         .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
+//!         // Then: the trace span may include headers.
+//!         .layer(TraceLayer::new_for_http().make_span_with(DefaultMakeSpan::new().include_headers(true))),
+//! );
+//! ```
+//!
+//! Core never logs a token, a secret or a digest: it logs key ids and outcomes.
 #![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod extract;
+mod guard;
+mod management;
+mod rejection;
+
+pub use extract::{CurrentUser, InteractiveUser};
+pub use guard::{RequiredScope, authenticate, require_scope};
+pub use management::management_router;
+pub use rejection::{AuthRejection, into_axum_response};

@@ -1,0 +1,210 @@
+//! The extractors and middleware beyond the conformance table: optional credentials, state of
+//! the app's own type, one authentication per request, and the rejection type.
+
+// Test code reports failures by panicking, like `assert!`.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use axum::body::Body;
+use axum::extract::{FromRef, FromRequestParts};
+use axum::http::header::AUTHORIZATION;
+use axum::http::{HeaderValue, Request, StatusCode};
+use axum::routing::get;
+use axum::{Extension, Router, middleware};
+use clab_keys_axum::{AuthRejection, CurrentUser, InteractiveUser, authenticate};
+use clab_keys_core::testing::RecordingStore;
+use clab_keys_core::testing::http_table::{FixedJwtVerifier, JWT_USER1};
+use clab_keys_core::{
+    CredentialKind, CredentialRouter, KeyService, KeyStore, MemoryStore, NewKey, Principal,
+    RejectionKind, UserId,
+};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+/// A state of the app's own type, holding more than the credential router.
+#[derive(Clone)]
+struct AppState {
+    credentials: CredentialRouter,
+    greeting: &'static str,
+}
+
+impl FromRef<AppState> for CredentialRouter {
+    fn from_ref(state: &AppState) -> Self {
+        state.credentials.clone()
+    }
+}
+
+/// A router over a recording store, and an API key of user 1.
+async fn fixture() -> (CredentialRouter, RecordingStore, String) {
+    let store = RecordingStore::new(Arc::new(MemoryStore::new()) as Arc<dyn KeyStore>);
+    let keys = KeyService::builder(store.clone())
+        .build()
+        .expect("a key service builds");
+    let created = keys
+        .create(&UserId::from(1_i64), NewKey::new("test"))
+        .await
+        .expect("a key is created");
+    let router = CredentialRouter::new(keys).with_jwt(FixedJwtVerifier);
+    (router, store, created.token.expose_secret().to_owned())
+}
+
+fn parts(authorization: &[&[u8]]) -> axum::http::request::Parts {
+    let mut request = Request::new(());
+    for line in authorization {
+        let value = HeaderValue::from_bytes(line).expect("a valid header value");
+        request.headers_mut().append(AUTHORIZATION, value);
+    }
+    request.into_parts().0
+}
+
+async fn optional(
+    state: &AppState,
+    authorization: &[&[u8]],
+) -> Result<Option<CurrentUser>, AuthRejection> {
+    let mut parts = parts(authorization);
+    <Option<CurrentUser> as FromRequestParts<AppState>>::from_request_parts(&mut parts, state).await
+}
+
+async fn state() -> (AppState, String) {
+    let (credentials, _, key) = fixture().await;
+    let state = AppState {
+        credentials,
+        greeting: "hello",
+    };
+    (state, key)
+}
+
+#[tokio::test]
+async fn optional_user_without_a_credential_is_none() {
+    let (state, _) = state().await;
+    assert_eq!(optional(&state, &[]).await, Ok(None));
+    // Another scheme is no bearer credential either (RFC 6750 §3.1).
+    assert_eq!(optional(&state, &[b"Basic dXNlcjpwYXNz"]).await, Ok(None));
+}
+
+#[tokio::test]
+async fn optional_user_with_a_valid_credential_is_the_user() {
+    let (state, key) = state().await;
+    let header = format!("Bearer {key}");
+    let user = optional(&state, &[header.as_bytes()]).await;
+    let user = user.expect("accepted").expect("present");
+    assert_eq!(user.user_id(), &UserId::from(1_i64));
+    assert_eq!(user.kind(), CredentialKind::ApiKey);
+}
+
+#[tokio::test]
+async fn optional_user_with_a_bad_credential_is_rejected() {
+    let (state, key) = state().await;
+    let bad = format!("Bearer {key}x");
+    let rejection = optional(&state, &[bad.as_bytes()]).await.unwrap_err();
+    assert_eq!(rejection.kind(), &RejectionKind::InvalidToken);
+    let malformed = optional(&state, &[b"Bearer"]).await.unwrap_err();
+    assert_eq!(malformed.kind(), &RejectionKind::InvalidRequest);
+    let non_ascii = optional(&state, &[b"Bearer \xff\xfe"]).await.unwrap_err();
+    assert_eq!(non_ascii.kind(), &RejectionKind::InvalidToken);
+}
+
+#[tokio::test]
+async fn interactive_user_refuses_api_keys_and_accepts_jwts() {
+    let (state, key) = state().await;
+    let header = format!("Bearer {key}");
+    let mut with_key = parts(&[header.as_bytes()]);
+    let rejection = InteractiveUser::from_request_parts(&mut with_key, &state)
+        .await
+        .unwrap_err();
+    assert_eq!(rejection.kind(), &RejectionKind::InteractiveSessionRequired);
+    assert_eq!(rejection.rejection().status(), 403);
+
+    let jwt = format!("Bearer {JWT_USER1}");
+    let mut with_jwt = parts(&[jwt.as_bytes()]);
+    let user = InteractiveUser::from_request_parts(&mut with_jwt, &state)
+        .await
+        .expect("a JWT session is interactive");
+    assert!(user.is_interactive());
+}
+
+async fn greet(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    user: CurrentUser,
+    Extension(stored): Extension<Principal>,
+) -> String {
+    assert_eq!(user.0, stored);
+    format!("{}, {}", state.greeting, user.user_id())
+}
+
+#[tokio::test]
+async fn app_state_of_its_own_type_provides_the_router_through_from_ref() {
+    let (state, key) = state().await;
+    let app: Router = Router::new().route("/greet", get(greet)).with_state(state);
+    let response = app
+        .oneshot(
+            Request::get("/greet")
+                .header(AUTHORIZATION, format!("Bearer {key}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    assert_eq!(&body[..], b"hello, 1");
+}
+
+#[tokio::test]
+async fn middleware_and_extractor_authenticate_a_request_once() {
+    let (credentials, store, key) = fixture().await;
+    let counts = store.counts();
+    let state = AppState {
+        credentials,
+        greeting: "hi",
+    };
+    let app: Router = Router::new()
+        .route("/greet", get(greet))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .with_state(state);
+    let finds_before = counts.find.load(Ordering::SeqCst);
+    let response = app
+        .clone()
+        .oneshot(
+            Request::get("/greet")
+                .header(AUTHORIZATION, format!("Bearer {key}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(counts.find.load(Ordering::SeqCst) - finds_before, 1);
+
+    // Without a credential the middleware answers before the handler runs.
+    let response = app
+        .oneshot(Request::get("/greet").body(Body::empty()).expect("request"))
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        r#"Bearer realm="api""#
+    );
+}
+
+#[tokio::test]
+async fn route_layer_keeps_unknown_paths_404() {
+    let (state, _) = state().await;
+    let app: Router = Router::new()
+        .route("/greet", get(greet))
+        .route_layer(middleware::from_fn_with_state(state.clone(), authenticate))
+        .with_state(state);
+    let response = app
+        .oneshot(Request::get("/nope").body(Body::empty()).expect("request"))
+        .await
+        .expect("infallible");
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
