@@ -1,2 +1,157 @@
-//! Placeholder: filled by its own issue.
+//! actix-web 4 glue for [clab-keys](clab_keys_core): extractors, an error that answers as
+//! RFC 6750 says, a ready management scope, and a middleware.
+//!
+//! Every decision (how the `Authorization` header is parsed, which status, challenge and JSON
+//! body a refusal gets, what the management endpoints answer) is made once in
+//! [`clab_keys_core`]; this crate only translates between actix-web types and core's, so it
+//! behaves exactly like the axum adapter. It reads every `Authorization` line as raw bytes
+//! (not `actix-web-httpauth`, whose parser reads only the first line and matches `Bearer`
+//! case-sensitively).
+//!
+//! | item | what it gives a handler | refuses with |
+//! |---|---|---|
+//! | [`CurrentUser`] | the caller, by JWT session or API key | 401, 400, 503 |
+//! | [`InteractiveUser`] | the caller, by JWT session only | as above, and 403 for API keys |
+//! | [`MaybeUser`] | `Some(caller)`, or `None` when no credential was sent | a presented but bad credential |
+//! | [`RequireScope<S>`] | the caller, whose credential may use scope `S` | as above, and 403 `insufficient_scope` |
+//! | [`authenticate`], [`require_interactive`], [`require_scope`] | middleware for `from_fn`: `web::ReqData<Principal>` | the same responses |
+//! | [`configure`], [`management_scope`] | `POST`/`GET /api/user/api-keys`, `DELETE /api/user/api-keys/{id}` | core's answers |
+//!
+//! The configuration is a [`CredentialRouter`](clab_keys_core::CredentialRouter) registered as
+//! `web::Data<CredentialRouter>` in the app data; without it every authenticated route answers
+//! `500` ([`AuthRejection::NotConfigured`]).
+//!
+//! # Example
+//!
+//! ```no_run
+//! use actix_web::{App, HttpResponse, HttpServer, middleware::from_fn, web};
+//! use clab_keys_actix::{CurrentUser, InteractiveUser, MaybeUser, RequireScope, ScopeName};
+//! use clab_keys_core::{
+//!     CredentialRouter, JwtError, JwtIdentity, JwtVerifier, KeyService, MemoryStore, Principal,
+//!     UserId,
+//! };
+//!
+//! /// The app's session verifier. A real one checks the signature, `exp` and `aud` with a JWT
+//! /// library (the example apps use `jsonwebtoken`); this one knows a single demo token.
+//! #[derive(Debug)]
+//! struct Sessions;
+//!
+//! #[async_trait::async_trait]
+//! impl JwtVerifier for Sessions {
+//!     async fn verify(&self, token: &str) -> Result<JwtIdentity, JwtError> {
+//!         match token {
+//!             "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiI0MiJ9.ZGVtby1zaWduYXR1cmU" => {
+//!                 Ok(JwtIdentity::new(UserId::from(42_i64)))
+//!             }
+//!             _ => Err(JwtError::Invalid),
+//!         }
+//!     }
+//! }
+//!
+//! /// `GET /api/security/users/me`: a JWT session or an API key.
+//! async fn me(user: CurrentUser) -> HttpResponse {
+//!     HttpResponse::Ok().body(format!("user {} via {}", user.user_id(), user.kind().as_str()))
+//! }
+//!
+//! /// `POST /api/account/password`: account changes need an interactive session.
+//! async fn change_password(user: InteractiveUser) -> HttpResponse {
+//!     HttpResponse::NoContent().finish()
+//! }
+//!
+//! /// `GET /api/news`: anonymous callers are welcome, but a bad token is still refused.
+//! async fn news(MaybeUser(user): MaybeUser) -> HttpResponse {
+//!     HttpResponse::Ok().body(if user.is_some() { "your news" } else { "public news" })
+//! }
+//!
+//! struct ProjectsRead;
+//! impl ScopeName for ProjectsRead {
+//!     const NAME: &'static str = "projects:read";
+//! }
+//!
+//! /// `GET /api/projects`: keys limited to other scopes get 403 `insufficient_scope`.
+//! async fn projects(user: RequireScope<ProjectsRead>) -> HttpResponse {
+//!     HttpResponse::Ok().body(format!("projects of user {}", user.user_id()))
+//! }
+//!
+//! /// `GET /api/v1/whoami`, behind the middleware.
+//! async fn whoami(principal: web::ReqData<Principal>) -> HttpResponse {
+//!     HttpResponse::Ok().body(principal.user_id().to_string())
+//! }
+//!
+//! #[actix_web::main]
+//! async fn main() -> std::io::Result<()> {
+//!     // Use a `KeyStore` over your database (clab-keys-seaorm) and a pepper in production.
+//!     let keys = KeyService::builder(MemoryStore::new())
+//!         .build()
+//!         .map_err(std::io::Error::other)?;
+//!     let router = web::Data::new(CredentialRouter::new(keys).with_jwt(Sessions));
+//!     HttpServer::new(move || {
+//!         App::new()
+//!             .app_data(router.clone())
+//!             .route("/api/security/users/me", web::get().to(me))
+//!             .route("/api/account/password", web::post().to(change_password))
+//!             .route("/api/news", web::get().to(news))
+//!             .route("/api/projects", web::get().to(projects))
+//!             .service(clab_keys_actix::management_scope(clab_keys_actix::DEFAULT_PATH))
+//!             .service(
+//!                 web::scope("/api/v1")
+//!                     .wrap(from_fn(clab_keys_actix::authenticate))
+//!                     .route("/whoami", web::get().to(whoami)),
+//!             )
+//!     })
+//!     .bind(("127.0.0.1", 3001))?
+//!     .run()
+//!     .await
+//! }
+//! ```
+//!
+//! # Testing an app
+//!
+//! ```
+//! use actix_web::{App, http::header, test, web};
+//! use clab_keys_core::{CredentialRouter, KeyService, MemoryStore, NewKey, UserId};
+//!
+//! # actix_web::rt::System::new().block_on(async {
+//! let keys = KeyService::builder(MemoryStore::new()).build().unwrap();
+//! let created = keys.create(&UserId::from(7_i64), NewKey::new("ci")).await.unwrap();
+//! let app = test::init_service(
+//!     App::new()
+//!         .app_data(web::Data::new(CredentialRouter::new(keys)))
+//!         .service(clab_keys_actix::management_scope("/api/user/api-keys")),
+//! )
+//! .await;
+//!
+//! // An API key may list keys…
+//! let bearer = format!("Bearer {}", created.token.expose_secret());
+//! let list = test::TestRequest::get()
+//!     .uri("/api/user/api-keys")
+//!     .insert_header((header::AUTHORIZATION, bearer.as_str()))
+//!     .to_request();
+//! assert_eq!(test::call_service(&app, list).await.status(), 200);
+//!
+//! // …but not create more (403 `interactive_session_required`),
+//! let create = test::TestRequest::post()
+//!     .uri("/api/user/api-keys")
+//!     .insert_header((header::AUTHORIZATION, bearer.as_str()))
+//!     .set_payload(r#"{"name":"minted"}"#)
+//!     .to_request();
+//! assert_eq!(test::call_service(&app, create).await.status(), 403);
+//!
+//! // and a request without credentials gets the bare RFC 6750 challenge.
+//! let anonymous = test::TestRequest::get().uri("/api/user/api-keys").to_request();
+//! let response = test::call_service(&app, anonymous).await;
+//! assert_eq!(response.status(), 401);
+//! assert_eq!(response.headers().get(header::WWW_AUTHENTICATE).unwrap(), r#"Bearer realm="api""#);
+//! # });
+//! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod extract;
+mod management;
+mod middleware;
+mod response;
+
+pub use extract::{CurrentUser, InteractiveUser, MaybeUser, RequireScope, ScopeName};
+pub use management::{DEFAULT_PATH, configure, management_scope};
+pub use middleware::{authenticate, require_interactive, require_scope};
+pub use response::{AuthRejection, into_http_response};
