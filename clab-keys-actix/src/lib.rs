@@ -144,6 +144,14 @@
 //! assert_eq!(response.headers().get(header::WWW_AUTHENTICATE).unwrap(), r#"Bearer realm="api""#);
 //! # });
 //! ```
+//!
+//! # Keeping tokens out of logs
+//!
+//! `Authorization` carries the JWT or the API key in plain text. actix-web's
+//! [`Logger`](actix_web::middleware::Logger) does not record request headers in its default
+//! format; do not add `%{Authorization}i` to a custom one. [`AuthRejection`] holds no
+//! credential: its `Display` is core's generic message and its `Debug` (which the `Logger`
+//! prints for error responses, at `debug` level) names only the kind of refusal. Core never logs a token, a secret or a digest.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod extract;
