@@ -414,3 +414,28 @@ pub(crate) fn checksum(data: &[u8]) -> [u8; CHECKSUM_LEN] {
     }
     out
 }
+
+/// A hasher for maps keyed by [`KeyId`]: key ids are uniformly random base62, so their bytes
+/// already are a good hash. Only keys of real, stored API keys are ever inserted into such
+/// maps (lookups of attacker-chosen ids insert nothing), so there is no flooding concern.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct KeyIdHasher(u64);
+
+impl std::hash::Hasher for KeyIdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut b = [0u8; 8];
+            b[..chunk.len()].copy_from_slice(chunk);
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from_le_bytes(b)).wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+}
+
+/// `BuildHasher` for [`KeyIdHasher`].
+pub(crate) type KeyIdMap<V> =
+    std::collections::HashMap<KeyId, V, std::hash::BuildHasherDefault<KeyIdHasher>>;

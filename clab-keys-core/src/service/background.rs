@@ -1,7 +1,6 @@
 //! Work kept off the request's critical path (`last_used_at` writes, re-hashing after pepper
 //! rotation), and the in-process debounce that keeps most requests from writing at all.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Notify;
 
-use crate::format::KeyId;
+use crate::format::{KeyId, KeyIdMap};
 
 /// Runs futures on the current tokio runtime when there is one (and inline when there is
 /// not), and counts them so [`Background::idle`] can wait for all to finish at shutdown.
@@ -63,7 +62,7 @@ impl Background {
 #[derive(Debug)]
 pub(crate) struct TouchGuard {
     window: Duration,
-    last: Mutex<HashMap<KeyId, OffsetDateTime>>,
+    last: Mutex<KeyIdMap<OffsetDateTime>>,
 }
 
 /// Entries kept before stale ones are pruned; bounds memory whatever the number of keys.
@@ -73,7 +72,7 @@ impl TouchGuard {
     pub(crate) fn new(window: Duration) -> Self {
         Self {
             window,
-            last: Mutex::new(HashMap::new()),
+            last: Mutex::new(KeyIdMap::default()),
         }
     }
 

@@ -6,12 +6,16 @@
 //! random tokens cannot fill it, and it never holds more than its capacity.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::RwLock;
 
 use time::{Duration, OffsetDateTime};
 
 use crate::credential::Principal;
-use crate::format::KeyId;
+use crate::format::{KeyId, KeyIdHasher};
+
+/// Digests are HMAC outputs, uniformly random, and only valid keys are inserted.
+type DigestMap = HashMap<[u8; 32], Entry, BuildHasherDefault<KeyIdHasher>>;
 
 /// Settings of the verification cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,14 +61,14 @@ pub(crate) struct Entry {
 #[derive(Debug)]
 pub(crate) struct VerificationCache {
     config: CacheConfig,
-    entries: RwLock<HashMap<[u8; 32], Entry>>,
+    entries: RwLock<DigestMap>,
 }
 
 impl VerificationCache {
     pub(crate) fn new(config: CacheConfig) -> Self {
         Self {
             config,
-            entries: RwLock::new(HashMap::new()),
+            entries: RwLock::new(DigestMap::default()),
         }
     }
 

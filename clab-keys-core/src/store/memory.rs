@@ -1,13 +1,12 @@
 //! An in-memory store: the embedded default for tests and small single-process apps.
 //! Keys are lost when the process exits.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use time::OffsetDateTime;
 
 use super::{InsertOutcome, KeyRecord, KeyStore, RevokeOutcome, StoreError};
-use crate::format::KeyId;
+use crate::format::{KeyId, KeyIdMap};
 use crate::hash::StoredHash;
 use crate::user::UserId;
 
@@ -16,7 +15,7 @@ use crate::user::UserId;
 /// Cloning shares the same keys.
 #[derive(Debug, Clone, Default)]
 pub struct MemoryStore {
-    keys: Arc<Mutex<HashMap<KeyId, KeyRecord>>>,
+    keys: Arc<Mutex<KeyIdMap<KeyRecord>>>,
 }
 
 impl MemoryStore {
@@ -25,7 +24,7 @@ impl MemoryStore {
         Self::default()
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<KeyId, KeyRecord>> {
+    fn lock(&self) -> MutexGuard<'_, KeyIdMap<KeyRecord>> {
         // A panic while holding the lock cannot leave a record half-written (every update
         // is a single assignment), so a poisoned lock is still safe to use.
         self.keys.lock().unwrap_or_else(|e| e.into_inner())
