@@ -79,21 +79,16 @@ async fn revoke_key(req: HttpRequest) -> actix_web::Result<HttpResponse> {
     ))
 }
 
-/// Reads the body, but never more than `api::MAX_BODY_LEN + 1` bytes: enough for core to see
-/// that a body is too large and answer `413` itself, after authentication, with its JSON error.
+/// Reads the body through core's [`api::BodyBuffer`] (at most `api::MAX_BODY_LEN + 1` bytes),
+/// so core answers an oversized body with its own 413, after authentication and in JSON;
 /// actix-web's own `Bytes` limit would answer before authentication and in plain text.
 async fn read_bounded(mut payload: web::Payload) -> actix_web::Result<Vec<u8>> {
-    let cap = api::MAX_BODY_LEN + 1;
-    let mut body = Vec::new();
-    while body.len() < cap {
+    let mut body = api::BodyBuffer::default();
+    while body.wants_more() {
         match poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)).await {
-            Some(chunk) => {
-                let chunk = chunk?;
-                let take = chunk.len().min(cap - body.len());
-                body.extend_from_slice(&chunk[..take]);
-            }
+            Some(chunk) => body.push(&chunk?),
             None => break,
         }
     }
-    Ok(body)
+    Ok(body.into_bytes())
 }

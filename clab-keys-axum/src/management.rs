@@ -69,7 +69,7 @@ async fn create_key(
     CurrentUser(caller): CurrentUser,
     body: Body,
 ) -> Response {
-    let body = read_capped(body, api::MAX_BODY_LEN).await;
+    let body = read_capped(body).await;
     into_axum_response(api::create_key(&router, &caller, &body).await)
 }
 
@@ -91,25 +91,23 @@ async fn revoke_key(
     into_axum_response(api::revoke_key(&router, &caller, &id).await)
 }
 
-/// Reads at most `limit + 1` bytes of `body`: enough for core to see that a body is too
-/// large (and answer 413) without buffering more of it. A body that fails to arrive reads as
-/// empty, which core answers as a malformed request.
-async fn read_capped(mut body: Body, limit: usize) -> Vec<u8> {
-    let cap = limit.saturating_add(1);
-    let mut buf = Vec::new();
-    while buf.len() < cap {
+/// Reads the body through core's [`api::BodyBuffer`] (at most [`api::MAX_BODY_LEN`] + 1
+/// bytes). A body that fails to arrive reads as empty, which core answers as a malformed
+/// request.
+async fn read_capped(mut body: Body) -> Vec<u8> {
+    let mut buf = api::BodyBuffer::default();
+    while buf.wants_more() {
         match poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
             None => break,
             Some(Err(_)) => return Vec::new(),
             Some(Ok(frame)) => {
                 if let Ok(data) = frame.into_data() {
-                    let take = data.len().min(cap - buf.len());
-                    buf.extend_from_slice(&data[..take]);
+                    buf.push(&data);
                 }
             }
         }
     }
-    buf
+    buf.into_bytes()
 }
 
 #[cfg(test)]
@@ -118,12 +116,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_small_body_is_read_whole() {
-        assert_eq!(read_capped(Body::from("{}"), 16).await, b"{}");
+        assert_eq!(read_capped(Body::from("{}")).await, b"{}");
     }
 
     #[tokio::test]
     async fn a_large_body_is_read_one_byte_past_the_limit() {
         let body = Body::from(vec![b'x'; 1_000_000]);
-        assert_eq!(read_capped(body, 16).await.len(), 17);
+        assert_eq!(read_capped(body).await.len(), api::MAX_BODY_LEN + 1);
     }
 }

@@ -19,6 +19,42 @@ use crate::service::{CreateError, KeyInfo, NewKey, RevokeError};
 /// Largest request body accepted by [`create_key`], in bytes.
 pub const MAX_BODY_LEN: usize = 16 * 1024;
 
+/// Collects a request body for [`create_key`] from the chunks an adapter receives, keeping
+/// at most [`MAX_BODY_LEN`] + 1 bytes: enough for [`create_key`] to see that a body is too
+/// large (and answer 413 itself, after authentication, in JSON) without buffering more.
+///
+/// ```
+/// use clab_keys_core::api::{BodyBuffer, MAX_BODY_LEN};
+/// let mut body = BodyBuffer::default();
+/// while body.wants_more() {
+///     body.push(&[b'x'; 4096]);
+/// }
+/// assert_eq!(body.into_bytes().len(), MAX_BODY_LEN + 1);
+/// ```
+#[derive(Debug, Default)]
+pub struct BodyBuffer {
+    bytes: Vec<u8>,
+}
+
+impl BodyBuffer {
+    /// Whether more bytes are worth reading.
+    pub fn wants_more(&self) -> bool {
+        self.bytes.len() <= MAX_BODY_LEN
+    }
+
+    /// Appends a chunk, keeping no more than [`MAX_BODY_LEN`] + 1 bytes in all.
+    pub fn push(&mut self, chunk: &[u8]) {
+        let room = (MAX_BODY_LEN + 1).saturating_sub(self.bytes.len());
+        self.bytes
+            .extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+
+    /// The bytes collected.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
 /// Longest lifetime accepted in `expires_in_days` before the service's own maximum applies.
 const MAX_EXPIRES_IN_DAYS: i64 = 36_500;
 
