@@ -1,0 +1,316 @@
+//! Configuration from the environment (SPEC §7): `ADDR`, `DATABASE_URL`, `JWT_SECRET` and
+//! `CLAB_KEYS_PEPPER`.
+//!
+//! Missing secrets are replaced by random development values, and the app says so once on
+//! stderr. The values themselves are never printed, logged or shown by `Debug`.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use clab_keys_core::Pepper;
+use clab_keys_core::entropy::{Entropy as _, EntropyPurpose, OsEntropy};
+use secrecy::{ExposeSecret as _, SecretBox};
+
+/// The database used when `DATABASE_URL` is unset: a SQLite file in the working directory,
+/// created on start (`mode=rwc`).
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://clab-keys-example.sqlite?mode=rwc";
+
+/// Environment variable names, in the order they are documented.
+pub const ENV_VARS: [&str; 4] = ["ADDR", "DATABASE_URL", "JWT_SECRET", "CLAB_KEYS_PEPPER"];
+
+/// What is printed when `JWT_SECRET` is unset. It names no value.
+pub const DEV_JWT_SECRET_NOTICE: &str = "notice: JWT_SECRET is not set; using a random development secret. \
+Sessions (JWTs) will not survive a restart. Set JWT_SECRET (at least 32 bytes) in production.";
+
+/// What is printed when `CLAB_KEYS_PEPPER` is unset. It names no value.
+pub const DEV_PEPPER_NOTICE: &str = "notice: CLAB_KEYS_PEPPER is not set; using a random development pepper. \
+API keys created now will not work after a restart unless CLAB_KEYS_PEPPER is set \
+(base64, at least 32 bytes, e.g. `openssl rand -base64 32`).";
+
+/// Shortest accepted `JWT_SECRET`, in bytes: an HS256 key must be at least as long as the
+/// hash output (RFC 7518 §3.2).
+pub const MIN_JWT_SECRET_LEN: usize = 32;
+
+/// The HS256 signing secret for session tokens. `Debug` redacts it; the bytes are zeroed on drop.
+pub struct JwtSecret(SecretBox<[u8]>);
+
+impl JwtSecret {
+    /// Wraps a secret.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`ConfigError::JwtSecretTooShort`] for fewer than [`MIN_JWT_SECRET_LEN`] bytes.
+    pub fn new(bytes: &[u8]) -> Result<Self, ConfigError> {
+        if bytes.len() < MIN_JWT_SECRET_LEN {
+            return Err(ConfigError::JwtSecretTooShort);
+        }
+        Ok(Self(SecretBox::new(bytes.into())))
+    }
+
+    /// Generates a random 32-byte development secret from the operating system's CSPRNG.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`ConfigError::Entropy`] when the OS random source fails.
+    pub fn generate() -> Result<Self, ConfigError> {
+        let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
+        OsEntropy
+            .fill(EntropyPurpose::Secret, &mut bytes[..])
+            .map_err(|e| ConfigError::Entropy(Box::new(e)))?;
+        Self::new(&bytes[..])
+    }
+
+    /// The raw secret bytes. Never log or print them.
+    pub fn expose_secret(&self) -> &[u8] {
+        self.0.expose_secret()
+    }
+}
+
+impl fmt::Debug for JwtSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("JwtSecret([REDACTED])")
+    }
+}
+
+/// A configuration value was rejected. Messages name the variable and never contain a secret
+/// (nor a database URL, which may hold a password).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// `ADDR` (or the default passed in) is not `ip:port`.
+    #[error(
+        "ADDR must be an IP address and a port, such as 127.0.0.1:3000 or [::1]:3000 (got {0:?})"
+    )]
+    InvalidAddr(String),
+    /// `DATABASE_URL` names no supported database.
+    #[error(
+        "DATABASE_URL must start with sqlite:, postgres:, postgresql: or mysql: (MariaDB uses \
+         mysql:), e.g. sqlite://clab-keys-example.sqlite?mode=rwc"
+    )]
+    InvalidDatabaseUrl,
+    /// `JWT_SECRET` is shorter than [`MIN_JWT_SECRET_LEN`] bytes.
+    #[error("JWT_SECRET must be at least 32 bytes long (HS256 needs a 256-bit key)")]
+    JwtSecretTooShort,
+    /// `CLAB_KEYS_PEPPER` is not valid base64 or decodes to fewer than 32 bytes.
+    #[error(
+        "CLAB_KEYS_PEPPER must be standard base64 of at least 32 random bytes \
+         (e.g. `openssl rand -base64 32`): {0}"
+    )]
+    InvalidPepper(#[source] clab_keys_core::ConfigError),
+    /// A variable is set but empty (unset it to use the default).
+    #[error("{0} is set but empty; unset it to use the default")]
+    Empty(&'static str),
+    /// A variable is not valid UTF-8.
+    #[error("{0} is not valid UTF-8")]
+    NotUnicode(&'static str),
+    /// A development secret could not be generated.
+    #[error("could not generate a development secret")]
+    Entropy(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// The configuration of an example app.
+///
+/// ```
+/// use clab_keys_example_common::Config;
+/// let config = Config::from_lookup("127.0.0.1:3000", |_| None).unwrap();
+/// assert_eq!(config.addr().port(), 3000);
+/// assert!(config.uses_dev_pepper());
+/// assert!(!format!("{config:?}").contains(&format!("{:?}", config.jwt_secret().expose_secret())));
+/// ```
+pub struct Config {
+    addr: SocketAddr,
+    database_url: String,
+    jwt_secret: JwtSecret,
+    pepper: Pepper,
+    dev_jwt_secret: bool,
+    dev_pepper: bool,
+}
+
+static JWT_NOTICE_SHOWN: AtomicBool = AtomicBool::new(false);
+static PEPPER_NOTICE_SHOWN: AtomicBool = AtomicBool::new(false);
+
+impl Config {
+    /// Reads the configuration from the process environment. `default_addr` is the listen
+    /// address when `ADDR` is unset (`127.0.0.1:3000` for axum, `127.0.0.1:3001` for actix).
+    ///
+    /// When `JWT_SECRET` or `CLAB_KEYS_PEPPER` is unset a random development value is used,
+    /// and a notice saying so (never the value) is printed on stderr, once per process.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`ConfigError`] naming the variable that is invalid.
+    pub fn from_env(default_addr: &str) -> Result<Self, ConfigError> {
+        let mut vars = HashMap::new();
+        for name in ENV_VARS {
+            if let Some(value) = std::env::var_os(name) {
+                let value = value
+                    .into_string()
+                    .map_err(|_| ConfigError::NotUnicode(name))?;
+                vars.insert(name, value);
+            }
+        }
+        let config = Self::from_lookup(default_addr, |name| vars.get(name).cloned())?;
+        for notice in config.dev_notices() {
+            let shown = if notice == DEV_JWT_SECRET_NOTICE {
+                &JWT_NOTICE_SHOWN
+            } else {
+                &PEPPER_NOTICE_SHOWN
+            };
+            if !shown.swap(true, Ordering::SeqCst) {
+                eprintln!("{notice}");
+            }
+        }
+        Ok(config)
+    }
+
+    /// Like [`Config::from_env`] but prints the error on stderr and exits with status 2 when the
+    /// configuration is invalid. Meant for `main`.
+    pub fn from_env_or_exit(default_addr: &str) -> Self {
+        match Self::from_env(default_addr) {
+            Ok(config) => config,
+            Err(e) => crate::exit_with_error("invalid configuration", &e, 2),
+        }
+    }
+
+    /// Builds the configuration from `lookup` (a variable name → its value), printing nothing.
+    /// Used by [`Config::from_env`] and by tests.
+    ///
+    /// # Errors
+    ///
+    /// Returns a [`ConfigError`] naming the variable that is invalid.
+    pub fn from_lookup(
+        default_addr: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let get = |name: &'static str| -> Result<Option<String>, ConfigError> {
+            match lookup(name) {
+                Some(v) if v.trim().is_empty() => Err(ConfigError::Empty(name)),
+                other => Ok(other),
+            }
+        };
+
+        let addr_text = get("ADDR")?.unwrap_or_else(|| default_addr.to_owned());
+        let addr = addr_text
+            .trim()
+            .parse::<SocketAddr>()
+            .map_err(|_| ConfigError::InvalidAddr(addr_text.clone()))?;
+
+        let database_url = get("DATABASE_URL")?
+            .map_or_else(|| DEFAULT_DATABASE_URL.to_owned(), |v| v.trim().to_owned());
+        if backend_of(&database_url).is_none() {
+            return Err(ConfigError::InvalidDatabaseUrl);
+        }
+
+        let (jwt_secret, dev_jwt_secret) = match get("JWT_SECRET")? {
+            Some(secret) => {
+                let secret = zeroize::Zeroizing::new(secret);
+                (JwtSecret::new(secret.as_bytes())?, false)
+            }
+            None => (JwtSecret::generate()?, true),
+        };
+
+        let (pepper, dev_pepper) = match get("CLAB_KEYS_PEPPER")? {
+            Some(encoded) => {
+                let encoded = zeroize::Zeroizing::new(encoded);
+                (
+                    Pepper::from_base64(&encoded).map_err(ConfigError::InvalidPepper)?,
+                    false,
+                )
+            }
+            None => {
+                // The base64 form is dropped (and zeroed) at once: nothing prints it.
+                let (pepper, _encoded) =
+                    Pepper::generate().map_err(|e| ConfigError::Entropy(Box::new(e)))?;
+                (pepper, true)
+            }
+        };
+
+        Ok(Self {
+            addr,
+            database_url,
+            jwt_secret,
+            pepper,
+            dev_jwt_secret,
+            dev_pepper,
+        })
+    }
+
+    /// The listen address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The database URL. It may contain a password: do not log it (see
+    /// [`Config::database_backend`]).
+    pub fn database_url(&self) -> &str {
+        &self.database_url
+    }
+
+    /// The database kind (`sqlite`, `postgres` or `mysql`), safe to log.
+    pub fn database_backend(&self) -> &'static str {
+        backend_of(&self.database_url).unwrap_or("unknown")
+    }
+
+    /// The JWT signing secret.
+    pub fn jwt_secret(&self) -> &JwtSecret {
+        &self.jwt_secret
+    }
+
+    /// The key-hashing pepper (version 1).
+    pub fn pepper(&self) -> &Pepper {
+        &self.pepper
+    }
+
+    /// Whether `JWT_SECRET` was unset and a development secret is in use.
+    pub fn uses_dev_jwt_secret(&self) -> bool {
+        self.dev_jwt_secret
+    }
+
+    /// Whether `CLAB_KEYS_PEPPER` was unset and a development pepper is in use.
+    pub fn uses_dev_pepper(&self) -> bool {
+        self.dev_pepper
+    }
+
+    /// The notices [`Config::from_env`] prints for development values (they contain no value).
+    pub fn dev_notices(&self) -> Vec<&'static str> {
+        let mut notices = Vec::new();
+        if self.dev_jwt_secret {
+            notices.push(DEV_JWT_SECRET_NOTICE);
+        }
+        if self.dev_pepper {
+            notices.push(DEV_PEPPER_NOTICE);
+        }
+        notices
+    }
+
+    /// Splits the configuration into what [`crate::AppState::from_config`] consumes.
+    pub(crate) fn into_parts(self) -> (String, JwtSecret, Pepper) {
+        (self.database_url, self.jwt_secret, self.pepper)
+    }
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("database_backend", &self.database_backend())
+            .field("jwt_secret", &self.jwt_secret)
+            .field("pepper", &self.pepper)
+            .field("dev_jwt_secret", &self.dev_jwt_secret)
+            .field("dev_pepper", &self.dev_pepper)
+            .finish()
+    }
+}
+
+/// The database kind a URL names, by its scheme.
+pub(crate) fn backend_of(url: &str) -> Option<&'static str> {
+    let scheme = url.split_once(':')?.0.to_ascii_lowercase();
+    match scheme.as_str() {
+        "sqlite" => Some("sqlite"),
+        "postgres" | "postgresql" => Some("postgres"),
+        "mysql" => Some("mysql"),
+        _ => None,
+    }
+}

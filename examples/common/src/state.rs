@@ -1,0 +1,276 @@
+//! [`AppState`]: the database, the key service, the credential router and the JWT issuer, and
+//! the example-only handlers (login, `users/me`, `healthz`) as framework-neutral responses.
+
+use std::sync::Arc;
+
+use clab_keys_core::{
+    ApiResponse, CredentialRouter, KeyHasher, KeyService, KeyServiceConfig, Pepper, Principal,
+    Realm, Rejection, RejectionKind,
+};
+use clab_keys_seaorm::SeaOrmStore;
+use sea_orm::DatabaseConnection;
+
+use crate::config::{Config, JwtSecret};
+use crate::db::{self, DatabaseError};
+use crate::jwt::{JwtAuth, JwtIssueError};
+use crate::login::{self, LoginError, LoginResponse};
+use crate::password;
+
+/// The realm named in every `WWW-Authenticate` challenge of the example apps.
+pub const REALM: &str = "clab-keys-example";
+
+/// The pepper version the configured pepper hashes keys under.
+pub const PEPPER_VERSION: u16 = 1;
+
+/// The app state could not be built.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SetupError {
+    /// The database could not be connected, migrated or seeded.
+    #[error(transparent)]
+    Database(#[from] DatabaseError),
+    /// The key service or router rejected its configuration.
+    #[error("invalid key service configuration")]
+    Keys(#[source] clab_keys_core::ConfigError),
+    /// The JWT keys could not be built.
+    #[error("invalid JWT configuration")]
+    Jwt(#[source] JwtIssueError),
+}
+
+/// Everything the example apps share at run time. Cheap to clone (one `Arc`).
+///
+/// The apps hand [`AppState::router`] to the clab-keys adapter (the axum router or the actix
+/// scope) and route the example-only endpoints to [`AppState::login_response`],
+/// [`AppState::me`] and [`AppState::healthz`].
+#[derive(Debug, Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    db: DatabaseConnection,
+    router: CredentialRouter,
+    jwt: JwtAuth,
+}
+
+/// Builds an [`AppState`] over a database that is already migrated.
+#[derive(Debug)]
+pub struct AppStateBuilder {
+    db: DatabaseConnection,
+    jwt_secret: JwtSecret,
+    pepper: Pepper,
+    key_config: KeyServiceConfig,
+}
+
+impl AppStateBuilder {
+    /// Limits and windows of the key service (default: [`KeyServiceConfig::default`]: 10
+    /// active keys per user, 60 s `last_used_at` debounce).
+    pub fn key_config(mut self, config: KeyServiceConfig) -> Self {
+        self.key_config = config;
+        self
+    }
+
+    /// Builds the key service (SeaORM store, HMAC-SHA256 with the pepper as version
+    /// [`PEPPER_VERSION`]), the JWT issuer and verifier, and the credential router (API keys
+    /// and JWTs, realm [`REALM`]).
+    ///
+    /// # Errors
+    ///
+    /// Returns [`SetupError::Keys`] or [`SetupError::Jwt`] for invalid configuration.
+    pub fn build(self) -> Result<AppState, SetupError> {
+        let hasher = KeyHasher::hmac(PEPPER_VERSION, self.pepper).map_err(SetupError::Keys)?;
+        let keys = KeyService::builder(SeaOrmStore::new(self.db.clone()))
+            .hasher(hasher)
+            .config(self.key_config)
+            .build()
+            .map_err(SetupError::Keys)?;
+        let jwt = JwtAuth::new(&self.jwt_secret).map_err(SetupError::Jwt)?;
+        let realm = Realm::new(REALM).map_err(SetupError::Keys)?;
+        let router = CredentialRouter::new(keys)
+            .with_jwt(jwt.clone())
+            .with_realm(realm);
+        Ok(AppState {
+            inner: Arc::new(Inner {
+                db: self.db,
+                router,
+                jwt,
+            }),
+        })
+    }
+}
+
+impl AppState {
+    /// Starts building a state over `db`, which must already be migrated (see
+    /// [`crate::db::setup`]).
+    pub fn builder(
+        db: DatabaseConnection,
+        jwt_secret: JwtSecret,
+        pepper: Pepper,
+    ) -> AppStateBuilder {
+        AppStateBuilder {
+            db,
+            jwt_secret,
+            pepper,
+            key_config: KeyServiceConfig::default(),
+        }
+    }
+
+    /// Connects to the configured database, migrates it, seeds the demo users and builds the
+    /// state: the whole start-up of an example app.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`SetupError`] when any step fails.
+    pub async fn from_config(config: Config) -> Result<Self, SetupError> {
+        let backend = config.database_backend();
+        let (url, jwt_secret, pepper) = config.into_parts();
+        let db = db::setup(&url).await?;
+        tracing::info!(backend, "database ready (migrated, demo users seeded)");
+        Self::builder(db, jwt_secret, pepper).build()
+    }
+
+    /// The database connection.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.inner.db
+    }
+
+    /// The credential router (API keys and JWTs): what the clab-keys adapters take.
+    pub fn router(&self) -> &CredentialRouter {
+        &self.inner.router
+    }
+
+    /// The key service.
+    pub fn keys(&self) -> &KeyService {
+        self.inner.router.keys()
+    }
+
+    /// The JWT issuer and verifier.
+    pub fn jwt(&self) -> &JwtAuth {
+        &self.inner.jwt
+    }
+
+    /// The realm of every challenge.
+    pub fn realm(&self) -> &Realm {
+        self.inner.router.realm()
+    }
+
+    /// Authenticates a request from its `Authorization` header lines.
+    ///
+    /// # Errors
+    ///
+    /// Returns the [`Rejection`] to answer with (400, 401 or 503).
+    pub async fn authenticate<'a, I>(&self, lines: I) -> Result<Principal, Rejection>
+    where
+        I: IntoIterator<Item = &'a [u8]>,
+    {
+        self.inner.router.authenticate(lines).await
+    }
+
+    /// Checks an email and password and issues a 60-minute session token. Unknown emails and
+    /// wrong passwords fail alike, and take the same Argon2 work.
+    ///
+    /// # Errors
+    ///
+    /// [`LoginError::InvalidCredentials`] for a bad email or password,
+    /// [`LoginError::Unavailable`] when the database fails, [`LoginError::Internal`] when
+    /// hashing or signing fails.
+    pub async fn login(&self, email: &str, password: &str) -> Result<LoginResponse, LoginError> {
+        let email = login::normalize_email(email);
+        let user = db::find_user_by_email(&self.inner.db, &email)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "user look-up failed during login");
+                LoginError::Unavailable(e)
+            })?;
+        let (user_id, stored) = match user {
+            Some(u) => (Some(u.id), Some(u.password_hash)),
+            None => (None, None),
+        };
+        let ok = password::verify_password(password.to_owned(), stored).await?;
+        match user_id {
+            Some(id) if ok => {
+                let token = self.inner.jwt.issue(id)?;
+                tracing::info!(user_id = id, "login succeeded");
+                Ok(LoginResponse::new(token, id))
+            }
+            _ => {
+                tracing::info!("login failed: invalid credentials");
+                Err(LoginError::InvalidCredentials)
+            }
+        }
+    }
+
+    /// `POST /api/auth/login` with a JSON body `{"email", "password"}`: `200` with the token,
+    /// `400` for a malformed body, `401` `invalid_credentials`, `503` when the database fails.
+    pub async fn login_response(&self, body: &[u8]) -> ApiResponse {
+        let result = match login::parse_body(body) {
+            Ok(b) => self.login(&b.email, &b.password).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(response) => response.to_response(),
+            Err(e) => {
+                if let LoginError::Internal(source) = &e {
+                    tracing::error!(error = %source, "login failed");
+                }
+                e.to_response()
+            }
+        }
+    }
+
+    /// `GET /api/security/users/me`: `{"id", "email", "auth": "jwt" | "api_key"}` for the
+    /// authenticated principal. A user that no longer exists is `401 invalid_token`; a
+    /// database failure is `503`.
+    pub async fn me(&self, principal: &Principal) -> ApiResponse {
+        let Ok(id) = principal.user_id().parse::<i64>() else {
+            return self.reject(RejectionKind::InvalidToken);
+        };
+        match db::find_user_by_id(&self.inner.db, id).await {
+            Ok(Some(user)) => ApiResponse::json(
+                200,
+                &serde_json::json!({
+                    "id": user.id,
+                    "email": user.email,
+                    "auth": principal.kind().as_str(),
+                }),
+            ),
+            Ok(None) => self.reject(RejectionKind::InvalidToken),
+            Err(e) => {
+                tracing::error!(error = %e, "user look-up failed");
+                self.reject(RejectionKind::Unavailable)
+            }
+        }
+    }
+
+    /// `GET /healthz`: `200 {"status":"ok"}` when the database answers a ping, else `503
+    /// {"status":"unavailable"}`.
+    pub async fn healthz(&self) -> ApiResponse {
+        match self.inner.db.ping().await {
+            Ok(()) => ApiResponse::json(200, &serde_json::json!({ "status": "ok" })),
+            Err(e) => {
+                tracing::error!(error = %e, "health check: database ping failed");
+                let mut response = ApiResponse::json(
+                    503,
+                    &serde_json::json!({
+                        "status": "unavailable",
+                        "error": "temporarily_unavailable",
+                        "message": "the database is not reachable",
+                    }),
+                );
+                response.headers.push(("retry-after", "5".to_owned()));
+                response
+            }
+        }
+    }
+
+    /// Waits for pending background writes (`last_used_at`, re-hashes). Call it on graceful
+    /// shutdown, before the runtime stops.
+    pub async fn shutdown(&self) {
+        self.keys().flush().await;
+    }
+
+    fn reject(&self, kind: RejectionKind) -> ApiResponse {
+        self.inner.router.reject(kind).to_response()
+    }
+}

@@ -1,0 +1,273 @@
+//! `Config`: defaults, explicit values, invalid values, and that no secret is ever printed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::process::Command;
+
+use base64::Engine as _;
+use clab_keys_example_common::config::{
+    ConfigError, DEFAULT_DATABASE_URL, DEV_JWT_SECRET_NOTICE, DEV_PEPPER_NOTICE,
+};
+use clab_keys_example_common::{Config, JwtSecret};
+
+const PEPPER_B64: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
+const JWT_SECRET: &str = "0123456789abcdef0123456789abcdef-test";
+
+fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    move |name| map.get(name).cloned()
+}
+
+#[test]
+fn defaults_when_nothing_is_set() {
+    let config = Config::from_lookup("127.0.0.1:3000", lookup(&[])).unwrap();
+    assert_eq!(config.addr().to_string(), "127.0.0.1:3000");
+    assert_eq!(config.database_url(), DEFAULT_DATABASE_URL);
+    assert_eq!(config.database_backend(), "sqlite");
+    assert!(config.uses_dev_jwt_secret());
+    assert!(config.uses_dev_pepper());
+    assert_eq!(config.jwt_secret().expose_secret().len(), 32);
+    assert_eq!(config.pepper().expose_secret().len(), 32);
+    assert_eq!(
+        config.dev_notices(),
+        vec![DEV_JWT_SECRET_NOTICE, DEV_PEPPER_NOTICE]
+    );
+}
+
+#[test]
+fn the_default_address_is_the_callers() {
+    let actix = Config::from_lookup("127.0.0.1:3001", lookup(&[])).unwrap();
+    assert_eq!(actix.addr().port(), 3001);
+}
+
+#[test]
+fn development_secrets_differ_between_runs() {
+    let a = Config::from_lookup("127.0.0.1:3000", lookup(&[])).unwrap();
+    let b = Config::from_lookup("127.0.0.1:3000", lookup(&[])).unwrap();
+    assert_ne!(
+        a.jwt_secret().expose_secret(),
+        b.jwt_secret().expose_secret()
+    );
+    assert_ne!(a.pepper().expose_secret(), b.pepper().expose_secret());
+}
+
+#[test]
+fn explicit_values_are_used() {
+    let config = Config::from_lookup(
+        "127.0.0.1:3000",
+        lookup(&[
+            ("ADDR", "0.0.0.0:8080"),
+            ("DATABASE_URL", "postgres://app:pw@db/app"),
+            ("JWT_SECRET", JWT_SECRET),
+            ("CLAB_KEYS_PEPPER", PEPPER_B64),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(config.addr().to_string(), "0.0.0.0:8080");
+    assert_eq!(config.database_url(), "postgres://app:pw@db/app");
+    assert_eq!(config.database_backend(), "postgres");
+    assert_eq!(config.jwt_secret().expose_secret(), JWT_SECRET.as_bytes());
+    let expected = base64::engine::general_purpose::STANDARD
+        .decode(PEPPER_B64)
+        .unwrap();
+    assert_eq!(config.pepper().expose_secret(), &expected[..]);
+    assert!(!config.uses_dev_jwt_secret());
+    assert!(!config.uses_dev_pepper());
+    assert!(config.dev_notices().is_empty());
+}
+
+#[test]
+fn ipv6_and_mysql_are_accepted() {
+    let config = Config::from_lookup(
+        "127.0.0.1:3000",
+        lookup(&[("ADDR", "[::1]:3000"), ("DATABASE_URL", "mysql://u:p@h/db")]),
+    )
+    .unwrap();
+    assert!(config.addr().is_ipv6());
+    assert_eq!(config.database_backend(), "mysql");
+}
+
+#[test]
+fn a_pepper_that_is_not_base64_is_rejected() {
+    let err = Config::from_lookup(
+        "127.0.0.1:3000",
+        lookup(&[("CLAB_KEYS_PEPPER", "not base64 at all!")]),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ConfigError::InvalidPepper(_)), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains("CLAB_KEYS_PEPPER"), "{text}");
+    assert!(
+        !text.contains("not base64 at all"),
+        "the value is echoed: {text}"
+    );
+}
+
+#[test]
+fn a_short_pepper_is_rejected() {
+    // 16 bytes.
+    let err = Config::from_lookup(
+        "127.0.0.1:3000",
+        lookup(&[("CLAB_KEYS_PEPPER", "AAAAAAAAAAAAAAAAAAAAAA==")]),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ConfigError::InvalidPepper(_)), "{err:?}");
+    assert!(err.to_string().contains("at least 32"), "{err}");
+}
+
+#[test]
+fn a_short_jwt_secret_is_rejected() {
+    let err = Config::from_lookup("127.0.0.1:3000", lookup(&[("JWT_SECRET", "short-secret")]))
+        .unwrap_err();
+    assert!(matches!(err, ConfigError::JwtSecretTooShort), "{err:?}");
+    assert!(!err.to_string().contains("short-secret"));
+}
+
+#[test]
+fn a_bad_address_is_rejected() {
+    let err = Config::from_lookup("127.0.0.1:3000", lookup(&[("ADDR", "localhost")])).unwrap_err();
+    assert!(matches!(err, ConfigError::InvalidAddr(_)), "{err:?}");
+    assert!(err.to_string().contains("ADDR"));
+}
+
+#[test]
+fn an_unknown_database_is_rejected_without_echoing_the_url() {
+    let err = Config::from_lookup(
+        "127.0.0.1:3000",
+        lookup(&[("DATABASE_URL", "oracle://user:hunter2@db/x")]),
+    )
+    .unwrap_err();
+    assert!(matches!(err, ConfigError::InvalidDatabaseUrl), "{err:?}");
+    assert!(!err.to_string().contains("hunter2"));
+}
+
+#[test]
+fn an_empty_variable_is_an_error_not_a_default() {
+    for name in ["ADDR", "DATABASE_URL", "JWT_SECRET", "CLAB_KEYS_PEPPER"] {
+        let err = Config::from_lookup("127.0.0.1:3000", lookup(&[(name, "  ")])).unwrap_err();
+        assert!(
+            matches!(err, ConfigError::Empty(n) if n == name),
+            "{name}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn debug_redacts_secrets_and_the_database_url() {
+    let config = Config::from_lookup(
+        "127.0.0.1:3000",
+        lookup(&[
+            ("DATABASE_URL", "postgres://app:hunter2@db/app"),
+            ("JWT_SECRET", JWT_SECRET),
+            ("CLAB_KEYS_PEPPER", PEPPER_B64),
+        ]),
+    )
+    .unwrap();
+    let debug = format!("{config:?}");
+    assert!(!debug.contains(JWT_SECRET), "{debug}");
+    assert!(!debug.contains(PEPPER_B64), "{debug}");
+    assert!(!debug.contains("hunter2"), "{debug}");
+    assert!(debug.contains("REDACTED"), "{debug}");
+    let secret = JwtSecret::new(JWT_SECRET.as_bytes()).unwrap();
+    assert_eq!(format!("{secret:?}"), "JwtSecret([REDACTED])");
+}
+
+/// Every way a secret could plausibly be printed.
+fn encodings(bytes: &[u8]) -> Vec<String> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    vec![
+        STANDARD.encode(bytes),
+        STANDARD_NO_PAD.encode(bytes),
+        URL_SAFE.encode(bytes),
+        URL_SAFE_NO_PAD.encode(bytes),
+        hex,
+        format!("{bytes:?}"),
+        String::from_utf8_lossy(bytes).into_owned(),
+    ]
+}
+
+const CHILD_ENV: &str = "CLAB_KEYS_EXAMPLE_CONFIG_CHILD";
+
+/// Runs in a child process (see `from_env_prints_each_notice_once_and_no_secret`): reads the
+/// configuration twice from the real environment and writes the generated secrets to a file
+/// (never to stdout or stderr) for the parent to look for.
+#[test]
+fn child_reads_config_from_env() {
+    let Ok(out_path) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let first = Config::from_env("127.0.0.1:3000").unwrap();
+    let _second = Config::from_env("127.0.0.1:3000").unwrap();
+    let mut dump = Vec::new();
+    dump.extend_from_slice(first.jwt_secret().expose_secret());
+    dump.extend_from_slice(first.pepper().expose_secret());
+    std::fs::write(out_path, dump).unwrap();
+}
+
+#[test]
+fn from_env_prints_each_notice_once_and_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("secrets.bin");
+    let exe = std::env::current_exe().unwrap();
+    let output = Command::new(exe)
+        .args([
+            "child_reads_config_from_env",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, &out_path)
+        .env_remove("ADDR")
+        .env_remove("DATABASE_URL")
+        .env_remove("JWT_SECRET")
+        .env_remove("CLAB_KEYS_PEPPER")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stderr.matches(DEV_JWT_SECRET_NOTICE).count(), 1, "{stderr}");
+    assert_eq!(stderr.matches(DEV_PEPPER_NOTICE).count(), 1, "{stderr}");
+
+    let dump = std::fs::read(&out_path).unwrap();
+    assert_eq!(dump.len(), 64);
+    let (jwt_secret, pepper) = dump.split_at(32);
+    for secret in [jwt_secret, pepper] {
+        for encoded in encodings(secret) {
+            assert!(
+                !stderr.contains(&encoded),
+                "a secret reached stderr: {stderr}"
+            );
+            assert!(
+                !stdout.contains(&encoded),
+                "a secret reached stdout: {stdout}"
+            );
+        }
+    }
+}
+
+#[test]
+fn from_env_is_silent_when_secrets_are_configured() {
+    let exe = std::env::current_exe().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(exe)
+        .args([
+            "child_reads_config_from_env",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, dir.path().join("secrets.bin"))
+        .env("JWT_SECRET", JWT_SECRET)
+        .env("CLAB_KEYS_PEPPER", PEPPER_B64)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("notice:"), "{stderr}");
+    assert!(!stderr.contains(JWT_SECRET) && !stderr.contains(PEPPER_B64));
+}
