@@ -96,7 +96,7 @@ pub enum ConfigError {
     /// `CLAB_KEYS_PEPPER` is not valid base64 or decodes to fewer than 32 bytes.
     #[error(
         "CLAB_KEYS_PEPPER must be standard base64 of at least 32 random bytes \
-         (e.g. `openssl rand -base64 32`): {0}"
+         (e.g. `openssl rand -base64 32`)"
     )]
     InvalidPepper(#[source] clab_keys_core::ConfigError),
     /// A variable is set but empty (unset it to use the default).

@@ -271,3 +271,40 @@ fn from_env_is_silent_when_secrets_are_configured() {
     assert!(!stderr.contains("notice:"), "{stderr}");
     assert!(!stderr.contains(JWT_SECRET) && !stderr.contains(PEPPER_B64));
 }
+
+const CHILD_EXIT_ENV: &str = "CLAB_KEYS_EXAMPLE_CONFIG_EXIT_CHILD";
+
+/// Runs in a child process: `from_env_or_exit` with whatever the parent set.
+#[test]
+fn child_reads_config_or_exits() {
+    if std::env::var_os(CHILD_EXIT_ENV).is_none() {
+        return;
+    }
+    let _config = Config::from_env_or_exit("127.0.0.1:3000");
+}
+
+#[test]
+fn an_invalid_value_exits_non_zero_with_a_clear_message() {
+    let exe = std::env::current_exe().unwrap();
+    let secret_looking = "not-base64-but-secret-looking!!";
+    let output = Command::new(exe)
+        .args([
+            "child_reads_config_or_exits",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_EXIT_ENV, "1")
+        .env("CLAB_KEYS_PEPPER", secret_looking)
+        .env("JWT_SECRET", JWT_SECRET)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("error: invalid configuration: CLAB_KEYS_PEPPER must be standard base64"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(secret_looking), "{stderr}");
+    assert!(!stderr.contains(JWT_SECRET), "{stderr}");
+}
