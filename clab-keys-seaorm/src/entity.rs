@@ -1,0 +1,84 @@
+//! The SeaORM entity of the `clab_api_keys` table.
+//!
+//! Read it freely (for example to join keys to your users in an admin page), but write through
+//! [`SeaOrmStore`](crate::SeaOrmStore): on SQLite the store writes timestamps as fixed-width
+//! text (`2026-01-01T00:00:00.000000Z`) so that comparing and ordering them as text is
+//! chronological, which an `ActiveModel` insert would not do.
+//!
+//! | column | type | notes |
+//! |---|---|---|
+//! | `key_id` | `varchar(8)`, primary key | the public lookup id; byte-wise collation |
+//! | `prefix` | `varchar(32)` | the token prefix the key was issued with |
+//! | `user_id` | `varchar(255)` | canonical text of [`UserId`](clab_keys_core::UserId) |
+//! | `name` | `varchar(400)` | 1–100 characters |
+//! | `hash_version` | `integer` | 0 = SHA-256, n = HMAC with pepper n |
+//! | `hash` | `binary(32)` / `bytea` / `blob` | digest of the whole token |
+//! | `scopes` | `text` | space-separated |
+//! | `created_at` | timestamp, UTC, µs | |
+//! | `expires_at`, `last_used_at`, `revoked_at` | timestamp, UTC, µs, null | |
+//!
+//! Indexes: the primary key on `key_id`, and `clab_api_keys_user_created` on
+//! `(user_id, created_at)` for listing.
+
+// The derive macros generate public items (`Entity`, `Column`, `ActiveModel`, …) that cannot
+// carry doc comments of their own; the module documentation covers them.
+#![allow(missing_docs)]
+
+use std::fmt;
+
+use sea_orm::entity::prelude::*;
+
+/// One row of `clab_api_keys`. `Debug` leaves the digest out.
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "clab_api_keys")]
+pub struct Model {
+    /// The public key id (8 base62 characters).
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub key_id: String,
+    /// The token prefix, such as `clab_user_`.
+    pub prefix: String,
+    /// The owner, as the canonical text of `UserId` (`"42"`, a hyphenated UUID, or a string).
+    pub user_id: String,
+    /// The name chosen by the owner.
+    pub name: String,
+    /// Which algorithm and pepper made `hash`.
+    pub hash_version: i32,
+    /// The 32-byte digest of the whole token.
+    pub hash: Vec<u8>,
+    /// Space-separated scopes; empty means unrestricted.
+    #[sea_orm(column_type = "Text")]
+    pub scopes: String,
+    /// When the key was created (UTC).
+    pub created_at: TimeDateTimeWithTimeZone,
+    /// When the key stops working, if ever (UTC).
+    pub expires_at: Option<TimeDateTimeWithTimeZone>,
+    /// When the key was last used, to the debounce window (UTC).
+    pub last_used_at: Option<TimeDateTimeWithTimeZone>,
+    /// When the key was revoked (UTC).
+    pub revoked_at: Option<TimeDateTimeWithTimeZone>,
+}
+
+/// The table has no relations: `user_id` is the app's opaque id, not a foreign key (an app may
+/// add one in its own migration).
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
+
+impl fmt::Debug for Model {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Model")
+            .field("key_id", &self.key_id)
+            .field("prefix", &self.prefix)
+            .field("user_id", &self.user_id)
+            .field("name", &self.name)
+            .field("hash_version", &self.hash_version)
+            .field("hash", &"[REDACTED]")
+            .field("scopes", &self.scopes)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("last_used_at", &self.last_used_at)
+            .field("revoked_at", &self.revoked_at)
+            .finish()
+    }
+}

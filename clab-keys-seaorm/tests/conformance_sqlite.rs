@@ -1,0 +1,5 @@
+//! The core store conformance suite on SQLite (a temporary file per test, always run).
+
+mod common;
+
+clab_keys_core::store_conformance_tests!(common::sqlite);

@@ -1,0 +1,116 @@
+//! The plaintext token never reaches SQL. SeaORM's `debug-print` feature (enabled for these
+//! tests) logs every statement through `tracing` with its values inlined, and sqlx logs every
+//! statement it runs; both are captured while a key is created, used, listed and revoked.
+
+// Helpers outside `#[test]` functions fail the way the tests do.
+#![allow(clippy::unwrap_used)]
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use clab_keys_core::format::{BODY_LEN, KEY_ID_LEN, SECRET_LEN};
+use clab_keys_core::testing::conformance::forge_secret;
+use clab_keys_core::{KeyService, KeyServiceConfig, NewKey, UserId};
+use clab_keys_seaorm::SeaOrmStore;
+use clab_keys_seaorm::migration::Migrator;
+use sea_orm::{ConnectOptions, Database};
+use sea_orm_migration::MigratorTrait as _;
+use tracing_subscriber::fmt::MakeWriter;
+
+/// Collects everything the subscriber writes.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Capture {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[test]
+fn plaintext_token_never_reaches_sql() {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(capture.clone())
+        .finish();
+    // Global, because sqlx runs each SQLite connection on a thread of its own. This is the only
+    // test in this binary.
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+
+    let (token, key_id) = rt.block_on(async {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        options
+            .sqlx_logging(true)
+            .sqlx_logging_level(tracing::log::LevelFilter::Info);
+        let db = Database::connect(options).await.unwrap();
+        Migrator::up(&db, None).await.unwrap();
+        let keys = KeyService::builder(SeaOrmStore::new(db))
+            .config(KeyServiceConfig::default().inline_writes(true))
+            .build()
+            .unwrap();
+        let user = UserId::from(1_i64);
+        let created = keys
+            .create(&user, NewKey::new("logged").scopes(["projects:read"]))
+            .await
+            .unwrap();
+        let token = created.token.expose_secret().to_owned();
+        keys.authenticate(token.as_bytes()).await.unwrap();
+        // A wrong secret for the same id reaches the store too.
+        assert!(
+            keys.authenticate(forge_secret(&token).as_bytes())
+                .await
+                .is_err()
+        );
+        keys.list(&user).await.unwrap();
+        keys.revoke(&user, created.key.key_id.as_str())
+            .await
+            .unwrap();
+        (token, created.key.key_id.as_str().to_owned())
+    });
+
+    let logs = capture.text();
+    assert!(
+        logs.contains("INSERT INTO"),
+        "statements were captured:\n{logs}"
+    );
+    assert!(
+        logs.contains("sqlx::query"),
+        "sqlx's statement log was captured:\n{logs}"
+    );
+    assert!(
+        logs.contains(&format!("'{key_id}'")),
+        "statement values were captured (the key id is bound in several):\n{logs}"
+    );
+    let secret_start = token.len() - BODY_LEN + KEY_ID_LEN;
+    let secret = &token[secret_start..secret_start + SECRET_LEN];
+    assert!(!logs.contains(&token), "the token appears in the SQL logs");
+    assert!(
+        !logs.contains(secret),
+        "the token's secret appears in the SQL logs"
+    );
+    let forged = forge_secret(&token);
+    assert!(!logs.contains(&forged[secret_start..secret_start + SECRET_LEN]));
+}
