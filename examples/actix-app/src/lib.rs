@@ -1,0 +1,174 @@
+//! The actix-web example app of clab-keys: JWT sessions and long-lived user API keys
+//! (`clab_user_…`) side by side.
+//!
+//! Everything that is not routing lives in [`clab_keys_example_common`] (configuration,
+//! database, login, JWTs, pages) and in the library ([`clab_keys_actix`]: the `CurrentUser`
+//! extractor and the management scope). This crate wires them into an actix-web app:
+//!
+//! | route | handled by |
+//! |---|---|
+//! | `POST /api/auth/login` | [`AppState::login_response`] |
+//! | `GET /api/security/users/me` (JWT or API key) | [`CurrentUser`] + [`AppState::me`] |
+//! | `/api/user/api-keys` (create, list, revoke) | [`management_scope`] |
+//! | `GET /healthz` | [`AppState::healthz`] |
+//! | `GET /`, `/settings/api-keys`, `/developers`, `/skill.md`, `/assets/…` | [`static_response`] |
+//!
+//! [`run`] serves it until Ctrl-C or SIGTERM (both graceful), then waits for pending
+//! `last_used_at` writes.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use actix_web::middleware::Logger;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use clab_keys_actix::{CurrentUser, DEFAULT_PATH, into_http_response, management_scope};
+use clab_keys_core::ApiResponse;
+use clab_keys_example_common::{ASSETS, AppState, Config, SetupError, static_response};
+
+/// Where the app listens when `ADDR` is unset.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:3001";
+
+/// The name the app prints and logs under.
+pub const APP_NAME: &str = "actix-app";
+
+/// The request log line: method and path (never the query string, which a careless client
+/// might put a token in), status, response size and time. It must never contain
+/// `%{Authorization}i`: that header carries the JWT or the API key.
+pub const LOG_FORMAT: &str = r#""%{method}xi %U" %s %b %Dms"#;
+
+/// How long a graceful shutdown waits for requests in flight before dropping them.
+const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
+
+/// How long the app waits for pending `last_used_at` writes once the server has stopped.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The request logger, with [`LOG_FORMAT`].
+pub fn logger() -> Logger {
+    Logger::new(LOG_FORMAT).custom_request_replace("method", |req| req.method().as_str().to_owned())
+}
+
+/// Registers the routes of the table above and a JSON `404` for everything else. `state` goes
+/// into the app data twice: as `web::Data<AppState>` for the example's own handlers and as
+/// `web::Data<CredentialRouter>`, which the clab-keys extractors and scope read.
+pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
+    cfg.app_data(web::Data::new(state.clone()))
+        .app_data(web::Data::new(state.router().clone()))
+        // Resources rather than `cfg.route`: a known path with another method then gets
+        // `405` (with `Allow`), as in axum, instead of falling through to the `404`.
+        .service(web::resource("/api/auth/login").route(web::post().to(login)))
+        .service(web::resource("/api/security/users/me").route(web::get().to(me)))
+        .service(web::resource("/healthz").route(web::get().to(healthz)))
+        .service(management_scope(DEFAULT_PATH));
+    for asset in &ASSETS {
+        cfg.service(web::resource(asset.path).route(web::get().to(page)));
+    }
+    cfg.default_service(web::to(not_found));
+}
+
+async fn login(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    into_http_response(state.login_response(&body).await)
+}
+
+async fn me(state: web::Data<AppState>, CurrentUser(principal): CurrentUser) -> HttpResponse {
+    into_http_response(state.me(&principal).await)
+}
+
+async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    into_http_response(state.healthz().await)
+}
+
+async fn page(req: HttpRequest) -> HttpResponse {
+    into_http_response(static_response(req.path()).unwrap_or_else(not_found_response))
+}
+
+async fn not_found() -> HttpResponse {
+    into_http_response(not_found_response())
+}
+
+fn not_found_response() -> ApiResponse {
+    ApiResponse::error(404, "not_found", "no such page or endpoint")
+}
+
+/// Why the app could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The database could not be set up, or the configuration was refused.
+    #[error("start-up failed")]
+    Setup(#[from] SetupError),
+    /// The listen address could not be bound.
+    #[error("could not listen on {addr}")]
+    Bind {
+        /// The address from `ADDR`.
+        addr: SocketAddr,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server failed while running.
+    #[error("the server failed")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Starts the app as configured: sets up the database, binds `ADDR`, prints the address (the
+/// real one, when `ADDR` asks for port 0), and serves until Ctrl-C or SIGTERM. Must run inside
+/// an actix system (`actix_web::rt::System::new().block_on(run(config))`).
+///
+/// # Errors
+///
+/// Returns a [`RunError`] when start-up fails or the server stops with an error.
+pub async fn run(config: Config) -> Result<(), RunError> {
+    let addr = config.addr();
+    let state = AppState::from_config(config).await?;
+    let app_state = state.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(logger())
+            .configure(|cfg| configure(cfg, &app_state))
+    })
+    // Our own signal future, so that Ctrl-C (SIGINT) is graceful too: actix-web's built-in
+    // handling stops at once on SIGINT.
+    .shutdown_signal(shutdown_signal())
+    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+    .bind(addr)
+    .map_err(|source| RunError::Bind { addr, source })?;
+    for local in server.addrs() {
+        clab_keys_example_common::print_listening(APP_NAME, local);
+    }
+    let result = server.run().await;
+    // The key service records `last_used_at` on tasks spawned on the worker threads' runtimes;
+    // a worker still busy when the shutdown timeout expires is dropped with its tasks, and a
+    // dropped task is never counted as finished. Bound the wait so shutdown always ends.
+    match tokio::time::timeout(FLUSH_TIMEOUT, state.shutdown()).await {
+        Ok(()) => tracing::info!("stopped; pending writes flushed"),
+        Err(_) => tracing::warn!("stopped; gave up waiting for pending last_used_at writes"),
+    }
+    result.map_err(RunError::Serve)
+}
+
+/// Completes on Ctrl-C (SIGINT) or, on Unix, SIGTERM. A signal whose handler cannot be
+/// installed is simply never awaited.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,209 @@
+//! The axum example app of clab-keys: JWT sessions and long-lived user API keys
+//! (`clab_user_…`) side by side.
+//!
+//! Everything that is not routing lives in [`clab_keys_example_common`] (configuration,
+//! database, login, JWTs, pages) and in the library ([`clab_keys_axum`]: the `CurrentUser`
+//! extractor and the management router). This crate wires them into an axum [`Router`]:
+//!
+//! | route | handled by |
+//! |---|---|
+//! | `POST /api/auth/login` | [`AppState::login_response`] |
+//! | `GET /api/security/users/me` (JWT or API key) | [`CurrentUser`] + [`AppState::me`] |
+//! | `/api/user/api-keys` (create, list, revoke) | [`management_router`] |
+//! | `GET /healthz` | [`AppState::healthz`] |
+//! | `GET /`, `/settings/api-keys`, `/developers`, `/skill.md`, `/assets/…` | [`static_response`] |
+//!
+//! [`run`] serves it until Ctrl-C or SIGTERM, then waits for pending `last_used_at` writes.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRef, State};
+use axum::http::header::{AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION};
+use axum::http::{Request, Uri};
+use axum::response::Response;
+use axum::routing::{get, post};
+use clab_keys_axum::{CurrentUser, into_axum_response, management_router};
+use clab_keys_core::{ApiResponse, CredentialRouter};
+use clab_keys_example_common::{ASSETS, AppState, Config, SetupError, static_response};
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+/// Where the app listens when `ADDR` is unset.
+pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
+
+/// The name the app prints and logs under.
+pub const APP_NAME: &str = "axum-app";
+
+/// The router's state: the shared [`AppState`], in a local type so that it can provide the
+/// [`CredentialRouter`] the clab-keys extractors and router ask for through [`FromRef`] —
+/// exactly what an application with its own state type does.
+#[derive(Debug, Clone)]
+pub struct WebState(pub AppState);
+
+impl FromRef<WebState> for CredentialRouter {
+    fn from_ref(state: &WebState) -> Self {
+        state.0.router().clone()
+    }
+}
+
+/// The whole app: the routes of the table above, request logging that never shows a token,
+/// and a JSON `404` for everything else.
+pub fn app(state: AppState) -> Router {
+    let mut router = Router::new()
+        .route("/api/auth/login", post(login))
+        .route("/api/security/users/me", get(me))
+        .route("/healthz", get(healthz))
+        .nest("/api/user/api-keys", management_router::<WebState>());
+    for asset in &ASSETS {
+        router = router.route(asset.path, get(page));
+    }
+    router
+        .fallback(not_found)
+        .with_state(WebState(state))
+        .layer(
+            ServiceBuilder::new()
+                // First, so that nothing after it (the trace span included) can print the JWT
+                // or API key in `Authorization`: a sensitive header's `Debug` is `Sensitive`.
+                .layer(SetSensitiveRequestHeadersLayer::new([
+                    AUTHORIZATION,
+                    PROXY_AUTHORIZATION,
+                    COOKIE,
+                ]))
+                .layer(
+                    TraceLayer::new_for_http()
+                        .make_span_with(request_span)
+                        .on_response(DefaultOnResponse::new().level(Level::INFO)),
+                ),
+        )
+}
+
+/// The span of one request: method and path (never the query string, which a careless client
+/// might put a token in); at `debug` level also the request headers, where `Authorization`
+/// shows as `Sensitive` thanks to the layer in front.
+fn request_span(request: &Request<Body>) -> tracing::Span {
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        headers = tracing::field::Empty,
+    );
+    if tracing::enabled!(Level::DEBUG) {
+        span.record("headers", tracing::field::debug(request.headers()));
+    }
+    span
+}
+
+async fn login(State(state): State<WebState>, body: Bytes) -> Response {
+    into_axum_response(state.0.login_response(&body).await)
+}
+
+async fn me(State(state): State<WebState>, CurrentUser(principal): CurrentUser) -> Response {
+    into_axum_response(state.0.me(&principal).await)
+}
+
+async fn healthz(State(state): State<WebState>) -> Response {
+    into_axum_response(state.0.healthz().await)
+}
+
+async fn page(uri: Uri) -> Response {
+    into_axum_response(static_response(uri.path()).unwrap_or_else(not_found_response))
+}
+
+async fn not_found() -> Response {
+    into_axum_response(not_found_response())
+}
+
+fn not_found_response() -> ApiResponse {
+    ApiResponse::error(404, "not_found", "no such page or endpoint")
+}
+
+/// Why the app could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The database could not be set up, or the configuration was refused.
+    #[error("start-up failed")]
+    Setup(#[from] SetupError),
+    /// The listen address could not be bound.
+    #[error("could not listen on {addr}")]
+    Bind {
+        /// The address from `ADDR`.
+        addr: SocketAddr,
+        /// The operating system's reason.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server failed while running.
+    #[error("the server failed")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Starts the app as configured: sets up the database, binds `ADDR`, prints the address (the
+/// real one, when `ADDR` asks for port 0), and serves until Ctrl-C or SIGTERM.
+///
+/// # Errors
+///
+/// Returns a [`RunError`] when start-up fails or the server stops with an error.
+pub async fn run(config: Config) -> Result<(), RunError> {
+    let addr = config.addr();
+    let state = AppState::from_config(config).await?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| RunError::Bind { addr, source })?;
+    let local = listener.local_addr().map_err(RunError::Serve)?;
+    clab_keys_example_common::print_listening(APP_NAME, local);
+    serve(listener, state, shutdown_signal()).await
+}
+
+/// Serves the app on `listener` until `shutdown` completes, lets requests in flight finish,
+/// then waits for the key service's pending background writes (`last_used_at`) so that none is
+/// lost.
+///
+/// # Errors
+///
+/// Returns [`RunError::Serve`] when the server fails.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), RunError> {
+    let result = axum::serve(listener, app(state.clone()))
+        .with_graceful_shutdown(shutdown)
+        .await;
+    state.shutdown().await;
+    tracing::info!("stopped; pending writes flushed");
+    result.map_err(RunError::Serve)
+}
+
+/// Completes on Ctrl-C (SIGINT) or, on Unix, SIGTERM. A signal whose handler cannot be
+/// installed is simply never awaited.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut stream) => {
+                stream.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
