@@ -99,6 +99,9 @@ pub enum ConfigError {
          (e.g. `openssl rand -base64 32`)"
     )]
     InvalidPepper(#[source] clab_keys_core::ConfigError),
+    /// `CLAB_KEYS_CACHE_TTL_SECS` is not a whole number of seconds from 0 to 300.
+    #[error("CLAB_KEYS_CACHE_TTL_SECS must be a whole number of seconds from 0 (off) to 300")]
+    InvalidCacheTtl,
     /// A variable is set but empty (unset it to use the default).
     #[error("{0} is set but empty; unset it to use the default")]
     Empty(&'static str),
@@ -126,6 +129,7 @@ pub struct Config {
     pepper: Pepper,
     dev_jwt_secret: bool,
     dev_pepper: bool,
+    cache_ttl_secs: u32,
 }
 
 static JWT_NOTICE_SHOWN: AtomicBool = AtomicBool::new(false);
@@ -227,6 +231,18 @@ impl Config {
             }
         };
 
+        // Opt-in verification cache (SPEC §4): its TTL is the revocation window for other
+        // instances, so it is off unless asked for.
+        let cache_ttl_secs = match get("CLAB_KEYS_CACHE_TTL_SECS")? {
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n <= 300)
+                .ok_or(ConfigError::InvalidCacheTtl)?,
+            None => 0,
+        };
+
         Ok(Self {
             addr,
             database_url,
@@ -234,6 +250,7 @@ impl Config {
             pepper,
             dev_jwt_secret,
             dev_pepper,
+            cache_ttl_secs,
         })
     }
 
@@ -285,6 +302,21 @@ impl Config {
         notices
     }
 
+    /// The verification cache TTL in seconds from `CLAB_KEYS_CACHE_TTL_SECS`; 0 (the default)
+    /// means no cache.
+    pub fn cache_ttl_secs(&self) -> u32 {
+        self.cache_ttl_secs
+    }
+
+    /// The key service configuration this implies (the defaults, plus the cache if enabled).
+    pub fn key_config(&self) -> clab_keys_core::KeyServiceConfig {
+        let cache = (self.cache_ttl_secs > 0).then(|| {
+            clab_keys_core::CacheConfig::default()
+                .ttl(time::Duration::seconds(i64::from(self.cache_ttl_secs)))
+        });
+        clab_keys_core::KeyServiceConfig::default().cache(cache)
+    }
+
     /// Splits the configuration into what [`crate::AppState::from_config`] consumes.
     pub(crate) fn into_parts(self) -> (String, JwtSecret, Pepper) {
         (self.database_url, self.jwt_secret, self.pepper)
@@ -299,6 +331,7 @@ impl fmt::Debug for Config {
             .field("jwt_secret", &self.jwt_secret)
             .field("pepper", &self.pepper)
             .field("dev_jwt_secret", &self.dev_jwt_secret)
+            .field("cache_ttl_secs", &self.cache_ttl_secs)
             .field("dev_pepper", &self.dev_pepper)
             .finish()
     }

@@ -124,10 +124,13 @@ impl AppState {
     /// Returns [`SetupError`] when any step fails.
     pub async fn from_config(config: Config) -> Result<Self, SetupError> {
         let backend = config.database_backend();
+        let key_config = config.key_config();
         let (url, jwt_secret, pepper) = config.into_parts();
         let db = db::setup(&url).await?;
         tracing::info!(backend, "database ready (migrated, demo users seeded)");
-        Self::builder(db, jwt_secret, pepper).build()
+        Self::builder(db, jwt_secret, pepper)
+            .key_config(key_config)
+            .build()
     }
 
     /// The database connection.

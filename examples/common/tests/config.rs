@@ -308,3 +308,29 @@ fn an_invalid_value_exits_non_zero_with_a_clear_message() {
     assert!(!stderr.contains(secret_looking), "{stderr}");
     assert!(!stderr.contains(JWT_SECRET), "{stderr}");
 }
+
+#[test]
+fn verification_cache_is_opt_in() {
+    let off = Config::from_lookup("127.0.0.1:3000", lookup(&[])).unwrap();
+    assert_eq!(off.cache_ttl_secs(), 0);
+    assert!(off.key_config().cache.is_none());
+    let on = Config::from_lookup(
+        "127.0.0.1:3000",
+        lookup(&[("CLAB_KEYS_CACHE_TTL_SECS", "5")]),
+    )
+    .unwrap();
+    assert_eq!(
+        on.key_config().cache.map(|c| c.ttl),
+        Some(time::Duration::seconds(5))
+    );
+    for bad in ["-1", "abc", "301", "1.5"] {
+        assert!(
+            Config::from_lookup(
+                "127.0.0.1:3000",
+                lookup(&[("CLAB_KEYS_CACHE_TTL_SECS", bad)])
+            )
+            .is_err(),
+            "{bad}"
+        );
+    }
+}
