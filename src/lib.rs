@@ -6,7 +6,7 @@
 //! a JWT is accepted. The server stores only a keyed hash of it; keys can be listed, expire,
 //! are capped per user and are revoked softly.
 //!
-//! This facade re-exports [`clab_keys_core`] (also reachable as [`core`](crate::core)) at the
+//! This facade re-exports [`clab_keys_core`] (also reachable as [`core`]) at the
 //! top level, and each adapter behind a feature, so an application adds one dependency:
 //!
 //! ```toml
@@ -16,7 +16,7 @@
 //!
 //! | feature | module | what it brings |
 //! |---|---|---|
-//! | (none) | the crate root, [`core`](crate::core) | token format, hashing, [`KeyStore`] and [`MemoryStore`], [`KeyService`], [`CredentialRouter`], the framework-neutral management endpoints in [`api`] |
+//! | (none) | the crate root, [`core`] | token format, hashing, [`KeyStore`] and [`MemoryStore`], [`KeyService`], [`CredentialRouter`], the framework-neutral management endpoints in [`api`] |
 //! | `axum` | `axum` | axum 0.8 extractors (`CurrentUser`, `InteractiveUser`), middleware, RFC 6750 rejections, `management_router()` |
 //! | `actix-web` | `actix` | actix-web 4 extractors (`CurrentUser`, `InteractiveUser`, `MaybeUser`, `RequireScope`), middleware, `ResponseError`, `management_scope()` |
 //! | `sea-orm` | `seaorm` | SeaORM 2.0 entity, the migration (embedded in your `Migrator` or standalone) and `SeaOrmStore` for SQLite, PostgreSQL and MySQL/MariaDB |
