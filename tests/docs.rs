@@ -249,8 +249,37 @@ fn every_chapter_is_compiled_as_a_doc_test() {
 /// them; whether they exist is not this file's to check while they are being written.
 const OTHERS_CHAPTERS: [&str; 2] = ["security.md", "performance.md"];
 
-/// Relative links (`[text](path)` and `[label]: path`) from the README and the guide name
-/// files that exist.
+/// The GitHub anchor of a heading: lowercase, spaces to `-`, punctuation other than `-` and
+/// `_` dropped.
+fn anchor_of(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The anchors of a markdown page's headings (outside code blocks).
+fn anchors(markdown: &str) -> Vec<String> {
+    let mut in_code = false;
+    let mut out = Vec::new();
+    for line in markdown.lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+        } else if !in_code && line.starts_with('#') {
+            out.push(anchor_of(line.trim_start_matches('#')));
+        }
+    }
+    out
+}
+
+/// Relative links (`[text](path#anchor)` and `[label]: path`) from the README and the guide
+/// name files that exist and headings those files have.
 #[test]
 fn relative_links_resolve() {
     let link = Regex::new(r"\]\(([^)\s]+)\)|^\[[^\]]+\]:\s*(\S+)").unwrap();
@@ -264,24 +293,41 @@ fn relative_links_resolve() {
     for page in pages {
         let text = std::fs::read_to_string(&page).unwrap();
         let dir = page.parent().unwrap_or(Path::new("."));
+        let mut in_code = false;
         for line in text.lines() {
+            if line.starts_with("```") {
+                in_code = !in_code;
+            }
+            if in_code {
+                continue;
+            }
             for c in link.captures_iter(line) {
                 let target = c.get(1).or_else(|| c.get(2)).unwrap().as_str();
-                if target.contains("://")
-                    || target.starts_with('#')
-                    || target.starts_with("mailto:")
-                {
+                if target.contains("://") || target.starts_with("mailto:") {
                     continue;
                 }
-                let file = target.split('#').next().unwrap_or_default();
+                let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
                 if OTHERS_CHAPTERS.iter().any(|c| file.ends_with(c)) {
                     continue;
                 }
+                let linked = if file.is_empty() {
+                    page.clone()
+                } else {
+                    dir.join(file)
+                };
                 assert!(
-                    dir.join(file).exists(),
+                    linked.exists(),
                     "{} links to {target}, which does not exist",
                     page.display()
                 );
+                if !anchor.is_empty() {
+                    let headings = anchors(&std::fs::read_to_string(&linked).unwrap());
+                    assert!(
+                        headings.iter().any(|h| h == anchor),
+                        "{} links to {target}, which has no such heading",
+                        page.display()
+                    );
+                }
             }
         }
     }
