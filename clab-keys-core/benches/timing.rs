@@ -58,22 +58,27 @@ fn random_digest(rng: &mut BenchRng) -> [u8; 32] {
     d
 }
 
-/// A pair of digests: equal (Left) or differing at `at` (Right).
-fn pair(rng: &mut BenchRng, at: usize) -> (Class, KeyDigest, KeyDigest) {
-    let a = random_digest(rng);
-    let mut b = a;
-    let class = if rng.random::<bool>() {
-        Class::Left
-    } else {
-        b[at] ^= 1 | rng.random::<u8>();
-        Class::Right
-    };
-    (class, KeyDigest::from_bytes(a), KeyDigest::from_bytes(b))
+/// Pairs of digests, generated before any timing (as dudect requires, so that no class-specific
+/// work runs next to a measurement): equal (Left) or differing at byte `at` (Right). Both
+/// classes draw the same random numbers.
+fn pairs(rng: &mut BenchRng, at: usize, n: usize) -> Vec<(Class, KeyDigest, KeyDigest)> {
+    (0..n)
+        .map(|_| {
+            let a = random_digest(rng);
+            let flip = 1 | rng.random::<u8>();
+            let left = rng.random::<bool>();
+            let mut b = a;
+            if !left {
+                b[at] ^= flip;
+            }
+            let class = if left { Class::Left } else { Class::Right };
+            (class, KeyDigest::from_bytes(a), KeyDigest::from_bytes(b))
+        })
+        .collect()
 }
 
 fn ct_eq_at(runner: &mut CtRunner, rng: &mut BenchRng, at: usize) {
-    for _ in 0..samples(1_000_000) {
-        let (class, a, b) = pair(rng, at);
+    for (class, a, b) in pairs(rng, at, samples(1_000_000)) {
         runner.run_one(class, || a.ct_eq(std::hint::black_box(&b)));
     }
 }
@@ -98,13 +103,14 @@ fn naive_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
 }
 
 fn control_naive_eq_equal_vs_first_byte(runner: &mut CtRunner, rng: &mut BenchRng) {
-    for _ in 0..samples(1_000_000) {
-        let (class, a, b) = pair(rng, 0);
+    for (class, a, b) in pairs(rng, 0, samples(1_000_000)) {
         runner.run_one(class, || {
             naive_eq(a.as_bytes(), std::hint::black_box(b.as_bytes()))
         });
     }
 }
+
+const ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// Entropy that yields a chosen key id and OS randomness for the secret: makes well-formed
 /// tokens (valid checksum) for an existing id with a wrong secret.
@@ -115,8 +121,6 @@ impl Entropy for ChosenId {
     fn fill(&self, purpose: EntropyPurpose, dest: &mut [u8]) -> Result<(), EntropyError> {
         OsEntropy.fill(purpose, dest)?;
         if purpose == EntropyPurpose::KeyId {
-            const ALPHABET: &[u8] =
-                b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
             for (d, c) in dest.iter_mut().zip(self.0) {
                 *d = u8::try_from(ALPHABET.iter().position(|&a| a == c).unwrap()).unwrap();
             }
@@ -169,16 +173,26 @@ fn auth_world() -> &'static AuthWorld {
 fn authenticate_unknown_id_vs_wrong_secret(runner: &mut CtRunner, rng: &mut BenchRng) {
     let w = auth_world();
     let format = TokenFormat::default();
-    for _ in 0..samples(200_000) {
-        let (class, token) = if rng.random::<bool>() {
-            // Left: a random id (unknown: 1,000 of 62^8 ids exist) and a random secret.
-            (Class::Left, format.generate(&OsEntropy).unwrap().1)
-        } else {
-            // Right: an existing id with a random (wrong) secret.
-            let id = w.known_ids[rng.random_range(0..w.known_ids.len())];
-            (Class::Right, format.generate(&ChosenId(id)).unwrap().1)
-        };
-        let token = token.expose_secret().as_bytes().to_vec();
+    // Tokens first (both classes do the same work: one id drawn, one token generated), then
+    // the timed loop.
+    let inputs: Vec<(Class, Vec<u8>)> = (0..samples(200_000))
+        .map(|_| {
+            let known = w.known_ids[rng.random_range(0..w.known_ids.len())];
+            let (class, token) = if rng.random::<bool>() {
+                // Left: a random id (unknown: 1,000 of 62^8 ids exist) and a random secret.
+                let mut id = [0u8; 8];
+                for c in &mut id {
+                    *c = ALPHABET[rng.random_range(0..ALPHABET.len())];
+                }
+                (Class::Left, format.generate(&ChosenId(id)).unwrap().1)
+            } else {
+                // Right: an existing id with a random (wrong) secret.
+                (Class::Right, format.generate(&ChosenId(known)).unwrap().1)
+            };
+            (class, token.expose_secret().as_bytes().to_vec())
+        })
+        .collect();
+    for (class, token) in inputs {
         runner.run_one(class, || {
             let r = w.rt.block_on(w.service.authenticate(&token));
             assert!(r.is_err());
