@@ -6,7 +6,8 @@ use sea_orm::sea_query::{InsertStatement, Query};
 use sea_orm::{
     ColumnTrait as _, Condition, ConnectionTrait as _, DatabaseConnection, DatabaseTransaction,
     DbBackend, EntityTrait as _, IsolationLevel, QueryFilter as _, QuerySelect as _,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait as _, Value,
+    QueryTrait as _, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait as _,
+    Value,
 };
 use time::OffsetDateTime;
 
@@ -72,7 +73,9 @@ async fn lock_count_insert(
     insert: &InsertStatement,
 ) -> Result<InsertOutcome, StoreError> {
     lock_user(txn, backend, &record.user_id).await?;
-    let active = Entity::find()
+    // Built without `.one()`'s bound `LIMIT ?`, which costs as much as the query on SQLite,
+    // while the write lock is held.
+    let count = Entity::find()
         .select_only()
         .column_as(Column::KeyId.count(), "active")
         .filter(Column::UserId.eq(record.user_id.as_str()))
@@ -82,11 +85,13 @@ async fn lock_count_insert(
                 .add(Column::ExpiresAt.is_null())
                 .add(Column::ExpiresAt.gt(now)),
         )
-        .into_tuple::<i64>()
-        .one(txn)
-        .await
-        .map_err(db_error("counting active keys failed"))?
-        .unwrap_or(0);
+        .build(backend);
+    let active: i64 = match txn.query_one_raw(count).await {
+        Ok(Some(row)) => row.try_get_by_index(0),
+        Ok(None) => Ok(0),
+        Err(e) => Err(e),
+    }
+    .map_err(db_error("counting active keys failed"))?;
     if active >= i64::from(max_active) {
         return Ok(InsertOutcome::LimitReached);
     }
