@@ -24,7 +24,8 @@ use crate::{CurrentUser, into_axum_response};
 /// Every answer, errors included, is built by core's [`api`] functions: `400`
 /// `invalid_request`/`invalid_name`/`invalid_expiry`/`invalid_scopes`, `401` and `403` as
 /// RFC 6750 challenges, `409` `key_limit_reached`, `413` for a body over
-/// [`api::MAX_BODY_LEN`], `503` when the store is down. The body is read as raw bytes (never
+/// [`api::MAX_BODY_LEN`], `500` `internal_error` if no key can be generated, `503` when the
+/// store is down. The body is read as raw bytes (never
 /// more than [`api::MAX_BODY_LEN`] + 1 of them), whatever its `Content-Type`, so core's JSON
 /// errors apply rather than axum's `Json` rejections.
 ///

@@ -11,7 +11,6 @@
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::credential::{ApiResponse, CredentialRouter, Principal, RejectionKind};
 use crate::service::{CreateError, KeyInfo, NewKey, RevokeError};
@@ -68,10 +67,19 @@ struct CreateKeyBody {
     scopes: Option<Vec<String>>,
 }
 
-/// Formats a timestamp as RFC 3339 in UTC (`2026-11-29T08:30:00.123456Z`).
+/// Formats a timestamp as RFC 3339 in UTC with microseconds, always 27 characters
+/// (`2026-11-29T08:30:00.123456Z`).
+///
+/// ```
+/// let t = time::macros::datetime!(2026-11-29 08:30:00.4 UTC);
+/// assert_eq!(clab_keys_core::api::rfc3339(t), "2026-11-29T08:30:00.400000Z");
+/// ```
 pub fn rfc3339(t: OffsetDateTime) -> String {
+    const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    );
     t.to_offset(time::UtcOffset::UTC)
-        .format(&Rfc3339)
+        .format(FORMAT)
         .unwrap_or_default()
 }
 

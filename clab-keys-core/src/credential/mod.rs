@@ -60,6 +60,18 @@ impl Principal {
         }
     }
 
+    /// A principal authenticated by an API key that the application verified itself (for
+    /// example a legacy key format during a migration). Such a principal is never interactive.
+    /// `scopes: None` means unrestricted.
+    pub fn from_api_key(user_id: UserId, key_id: KeyId, scopes: Option<Scopes>) -> Self {
+        Self {
+            user_id,
+            kind: CredentialKind::ApiKey,
+            key_id: Some(key_id),
+            scopes,
+        }
+    }
+
     pub(crate) fn from_key(record: &KeyRecord) -> Self {
         Self {
             user_id: record.user_id.clone(),

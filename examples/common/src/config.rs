@@ -18,7 +18,13 @@ use secrecy::{ExposeSecret as _, SecretBox};
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://clab-keys-example.sqlite?mode=rwc";
 
 /// Environment variable names, in the order they are documented.
-pub const ENV_VARS: [&str; 4] = ["ADDR", "DATABASE_URL", "JWT_SECRET", "CLAB_KEYS_PEPPER"];
+pub const ENV_VARS: [&str; 5] = [
+    "ADDR",
+    "DATABASE_URL",
+    "JWT_SECRET",
+    "CLAB_KEYS_PEPPER",
+    "CLAB_KEYS_CACHE_TTL_SECS",
+];
 
 /// What is printed when `JWT_SECRET` is unset. It names no value.
 pub const DEV_JWT_SECRET_NOTICE: &str = "notice: JWT_SECRET is not set; using a random development secret. \
