@@ -13,8 +13,8 @@
 //! | `GET /healthz` | [`AppState::healthz`] |
 //! | `GET /`, `/settings/api-keys`, `/developers`, `/skill.md`, `/assets/…` | [`static_response`] |
 //!
-//! [`run`] serves it until Ctrl-C or SIGTERM (both graceful), then waits for pending
-//! `last_used_at` writes.
+//! [`run`] serves it until Ctrl-C or SIGTERM (both graceful), waiting for pending
+//! `last_used_at` writes before the workers stop.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -39,8 +39,11 @@ pub const LOG_FORMAT: &str = r#""%{method}xi %U" %s %b %Dms"#;
 /// How long a graceful shutdown waits for requests in flight before dropping them.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
 
-/// How long the app waits for pending `last_used_at` writes once the server has stopped.
+/// How long the app waits for pending `last_used_at` writes while stopping.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long it waits, after the workers stopped, for writes that requests started meanwhile.
+const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The request logger, with [`LOG_FORMAT`].
 pub fn logger() -> Logger {
@@ -126,24 +129,41 @@ pub async fn run(config: Config) -> Result<(), RunError> {
             .wrap(logger())
             .configure(|cfg| configure(cfg, &app_state))
     })
-    // Our own signal future, so that Ctrl-C (SIGINT) is graceful too: actix-web's built-in
-    // handling stops at once on SIGINT.
-    .shutdown_signal(shutdown_signal())
+    // Signals are handled below: actix-web's own handling stops at once on Ctrl-C (SIGINT),
+    // and flushes nothing.
+    .disable_signals()
     .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
     .bind(addr)
     .map_err(|source| RunError::Bind { addr, source })?;
     for local in server.addrs() {
         clab_keys_example_common::print_listening(APP_NAME, local);
     }
-    let result = server.run().await;
-    // The key service records `last_used_at` on tasks spawned on the worker threads' runtimes;
-    // a worker still busy when the shutdown timeout expires is dropped with its tasks, and a
-    // dropped task is never counted as finished. Bound the wait so shutdown always ends.
-    match tokio::time::timeout(FLUSH_TIMEOUT, state.shutdown()).await {
-        Ok(()) => tracing::info!("stopped; pending writes flushed"),
-        Err(_) => tracing::warn!("stopped; gave up waiting for pending last_used_at writes"),
-    }
+    let server = server.run();
+    let handle = server.handle();
+    let flusher = state.clone();
+    actix_web::rt::spawn(async move {
+        shutdown_signal().await;
+        handle.pause().await;
+        // The key service writes `last_used_at` on tasks spawned on the worker threads'
+        // runtimes, which end with the workers (taking unfinished tasks with them). So flush
+        // while the workers still run, then stop them gracefully.
+        flush(&flusher, FLUSH_TIMEOUT).await;
+        handle.stop(true).await;
+    });
+    let result = server.await;
+    // Writes started by the requests that finished during the graceful stop.
+    flush(&state, FINAL_FLUSH_TIMEOUT).await;
+    tracing::info!("stopped");
     result.map_err(RunError::Serve)
+}
+
+/// Waits for the key service's pending background writes, at most `limit`: a task dropped
+/// with its worker is never counted as finished, and shutdown must end regardless.
+async fn flush(state: &AppState, limit: Duration) {
+    match tokio::time::timeout(limit, state.shutdown()).await {
+        Ok(()) => tracing::info!("pending last_used_at writes flushed"),
+        Err(_) => tracing::warn!("gave up waiting for pending last_used_at writes"),
+    }
 }
 
 /// Completes on Ctrl-C (SIGINT) or, on Unix, SIGTERM. A signal whose handler cannot be

@@ -4,7 +4,7 @@
 //! Without chromium or chromedriver the test prints
 //! `skipped: browser test (chromium/chromedriver not installed)` and passes, unless
 //! `CLAB_KEYS_REQUIRE_BROWSER=1`, which makes a missing browser a failure (CI sets it).
-//! `CHROMEDRIVER` and `CHROME_BIN` override where they are looked for.
+//! `CHROMEDRIVER` and `CHROME_BIN` override where they are looked for (`PATH` otherwise).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -281,7 +281,7 @@ async fn steps(c: Client, http: Http, base: String, driver_url: String, shots: P
     shot.take(&c, "07-developers").await;
     let headless = c.find(Locator::Css("#headless")).await.unwrap();
     c.execute(
-        "arguments[0].scrollIntoView({ block: 'start' });",
+        "arguments[0].scrollIntoView({ block: 'start', behavior: 'instant' });",
         vec![serde_json::to_value(&headless).unwrap()],
     )
     .await
@@ -361,7 +361,7 @@ async fn fill(c: &Client, css: &str, text: &str) {
 async fn click(c: &Client, css: &str) {
     let element = wait_visible(c, css).await;
     c.execute(
-        "arguments[0].scrollIntoView({ block: 'center', inline: 'center' });",
+        "arguments[0].scrollIntoView({ block: 'center', inline: 'center', behavior: 'instant' });",
         vec![serde_json::to_value(&element).unwrap()],
     )
     .await
@@ -416,23 +416,30 @@ impl Drop for Driver {
     }
 }
 
-/// chromedriver and Chromium: `CHROMEDRIVER` / `CHROME_BIN`, else the usual names on `PATH`.
+/// chromedriver and Chromium: `CHROMEDRIVER` / `CHROME_BIN` when set (a set variable that
+/// names no file counts as missing), else the usual names on `PATH`.
 fn find_browser() -> Option<(PathBuf, PathBuf)> {
-    let driver = from_env("CHROMEDRIVER").or_else(|| on_path(&["chromedriver"]))?;
-    let chromium = from_env("CHROME_BIN").or_else(|| {
-        on_path(&[
+    let driver = find("CHROMEDRIVER", &["chromedriver"])?;
+    let chromium = find(
+        "CHROME_BIN",
+        &[
             "chromium",
             "chromium-browser",
             "google-chrome",
             "google-chrome-stable",
-        ])
-    })?;
+        ],
+    )?;
     Some((driver, chromium))
 }
 
-fn from_env(name: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(std::env::var_os(name)?);
-    path.is_file().then_some(path)
+fn find(variable: &str, names: &[&str]) -> Option<PathBuf> {
+    match std::env::var_os(variable) {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            path.is_file().then_some(path)
+        }
+        None => on_path(names),
+    }
 }
 
 fn on_path(names: &[&str]) -> Option<PathBuf> {

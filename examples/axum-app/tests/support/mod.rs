@@ -71,13 +71,8 @@ impl Launch {
     fn command(&self) -> Command {
         let mut command = Command::new(&self.bin);
         command.current_dir(&self.dir);
-        for name in [
-            "ADDR",
-            "DATABASE_URL",
-            "JWT_SECRET",
-            "CLAB_KEYS_PEPPER",
-            "RUST_LOG",
-        ] {
+        let read_by_the_app = clab_keys_example_common::config::ENV_VARS.into_iter();
+        for name in read_by_the_app.chain(["CLAB_KEYS_CACHE_TTL_SECS", "RUST_LOG"]) {
             command.env_remove(name);
         }
         // Everything at debug level: the request logs (headers included) must still show no

@@ -275,11 +275,19 @@ pub async fn walk(bin: &str, app: &str) {
     assert!(listed(&list, &fresh_id)["last_used_at"].is_null());
 
     // Use the fresh key once, right before stopping: its `last_used_at` is written in the
-    // background, and a graceful shutdown must wait for that write.
+    // background, and a graceful shutdown must wait for that write. A write lock held on the
+    // database file keeps the write pending for a second, across the SIGTERM.
+    let lock = WriteLock::take(&dir.path().join("clab-keys-example.sqlite")).await;
     let me = http.get("/api/security/users/me", Some(&fresh_token)).await;
     assert_eq!(me.status, 200);
-
-    let first_run = running.stop().await;
+    let stopping = tokio::spawn(running.stop());
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    assert!(
+        !stopping.is_finished(),
+        "the app waits for its pending last_used_at write before exiting"
+    );
+    lock.release().await;
+    let first_run = stopping.await.unwrap();
     assert_no_secret_in(&first_run, &secrets);
 
     // ---- Restart on the same file, same pepper and JWT secret: everything persisted. ------
@@ -438,6 +446,32 @@ fn assert_invalid_token(response: &Response) {
     );
     assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
     assert_eq!(response.error_code(), "invalid_token");
+}
+
+/// A SQLite write lock (`BEGIN IMMEDIATE`) on the app's database, from outside the app:
+/// readers go on, writers wait (up to their busy timeout) until [`WriteLock::release`].
+struct WriteLock(sea_orm::DatabaseConnection);
+
+impl WriteLock {
+    async fn take(file: &std::path::Path) -> Self {
+        use sea_orm::ConnectionTrait as _;
+        let mut options =
+            sea_orm::ConnectOptions::new(format!("sqlite://{}?mode=rw", file.display()));
+        // One connection, so that COMMIT runs where BEGIN did.
+        options
+            .max_connections(1)
+            .min_connections(1)
+            .sqlx_logging(false);
+        let db = sea_orm::Database::connect(options).await.unwrap();
+        db.execute_unprepared("BEGIN IMMEDIATE").await.unwrap();
+        Self(db)
+    }
+
+    async fn release(self) {
+        use sea_orm::ConnectionTrait as _;
+        self.0.execute_unprepared("COMMIT").await.unwrap();
+        self.0.close().await.unwrap();
+    }
 }
 
 fn listed<'a>(list: &'a Value, id: &str) -> &'a Value {
