@@ -43,6 +43,7 @@ macro_rules! store_conformance_tests {
             key_id_collision_is_retried,
             limit_counts_only_active_keys,
             concurrent_creates_respect_limit,
+            concurrent_inserts_respect_limit_at_the_store,
             list_is_newest_first_and_per_user,
             revoke_is_soft_and_idempotent,
             revoking_another_users_key_is_not_found,
@@ -302,6 +303,39 @@ pub async fn concurrent_creates_respect_limit(store: Arc<dyn KeyStore>) {
         "exactly 10 of 50 concurrent creates succeed"
     );
     assert_eq!(active_count(&*store, &u, clock_now(&clock)).await, 10);
+}
+
+/// 50 simultaneous `insert_within_limit` calls straight at the store, for one user, over
+/// several rounds with revocations in between, never leave more than the limit active.
+pub async fn concurrent_inserts_respect_limit_at_the_store(store: Arc<dyn KeyStore>) {
+    let now = time::macros::datetime!(2026-01-01 00:00:00 UTC);
+    let u = user(21);
+    for round in 0..4 {
+        let tasks: Vec<_> = (0..50)
+            .map(|i| {
+                let store = store.clone();
+                let r = record(&format!("r{round}n{i:05}"), &u, now);
+                tokio::spawn(async move { store.insert_within_limit(&r, 10, now).await })
+            })
+            .collect();
+        for t in tasks {
+            match t.await {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => panic!("concurrent insert failed: {e}"),
+                Err(e) => panic!("task failed: {e}"),
+            }
+        }
+        assert_eq!(
+            active_count(&*store, &u, now).await,
+            10,
+            "round {round}: exactly 10 active keys"
+        );
+        // Free three places for the next round.
+        let listed = ok(store.list(&u).await, "list");
+        for k in listed.iter().filter(|k| k.revoked_at.is_none()).take(3) {
+            ok(store.revoke(&u, &k.key_id, now).await, "revoke");
+        }
+    }
 }
 
 /// Lists hold only the user's keys, newest first.
