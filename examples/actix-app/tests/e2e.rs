@@ -23,3 +23,33 @@ async fn database_url_chooses_the_database() {
 async fn invalid_configuration_is_refused_at_start() {
     support::plan::refused_configuration(BIN).await;
 }
+
+/// actix-web's request `Logger` reaches the log (through the `log` bridge) with method, path
+/// and status, and without the `Authorization` header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_logs_show_the_request_but_not_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = support::Launch::new(BIN, dir.path()).start().await;
+    let token = "clab_user_AAAAAAAABBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBCCCCCC";
+    let response = running
+        .http
+        .get("/api/security/users/me?x=1", Some(token))
+        .await;
+    assert_eq!(response.status, 401);
+    let output = running.stop().await;
+    assert!(
+        output
+            .stderr()
+            .contains("\"GET /api/security/users/me\" 401"),
+        "{}",
+        output.all()
+    );
+    support::assert_no_secret_in(&output, &[token.to_owned()]);
+}
+
+/// PostgreSQL and MySQL/MariaDB through `DATABASE_URL`, when `.ci/run`'s
+/// `CLAB_KEYS_TEST_POSTGRES_URL` / `CLAB_KEYS_TEST_MYSQL_URL` are set (skipped otherwise).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_and_mysql_through_database_url() {
+    support::plan::server_databases(BIN).await;
+}

@@ -22,3 +22,31 @@ async fn database_url_chooses_the_database() {
 async fn invalid_configuration_is_refused_at_start() {
     support::plan::refused_configuration(BIN).await;
 }
+
+/// At debug level the request span carries the request headers, and `Authorization` shows as
+/// `Sensitive`: the `SetSensitiveRequestHeadersLayer` runs before the `TraceLayer`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_logs_mark_authorization_sensitive() {
+    let dir = tempfile::tempdir().unwrap();
+    let running = support::Launch::new(BIN, dir.path()).start().await;
+    let token = "clab_user_AAAAAAAABBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBCCCCCC";
+    let response = running
+        .http
+        .get("/api/security/users/me", Some(token))
+        .await;
+    assert_eq!(response.status, 401);
+    let output = running.stop().await;
+    assert!(
+        output.stderr().contains("\"authorization\": Sensitive"),
+        "{}",
+        output.all()
+    );
+    support::assert_no_secret_in(&output, &[token.to_owned()]);
+}
+
+/// PostgreSQL and MySQL/MariaDB through `DATABASE_URL`, when `.ci/run`'s
+/// `CLAB_KEYS_TEST_POSTGRES_URL` / `CLAB_KEYS_TEST_MYSQL_URL` are set (skipped otherwise).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_and_mysql_through_database_url() {
+    support::plan::server_databases(BIN).await;
+}

@@ -72,11 +72,11 @@ impl Launch {
         let mut command = Command::new(&self.bin);
         command.current_dir(&self.dir);
         let read_by_the_app = clab_keys_example_common::config::ENV_VARS.into_iter();
-        for name in read_by_the_app.chain(["CLAB_KEYS_CACHE_TTL_SECS", "RUST_LOG"]) {
+        for name in read_by_the_app.chain(["RUST_LOG"]) {
             command.env_remove(name);
         }
         // Everything at debug level: the request logs (headers included) must still show no
-        // token. `NO_COLOR`-style plain text is not needed: the checks are substring searches.
+        // token (ANSI colours do not matter: the checks are substring searches).
         command.env("ADDR", "127.0.0.1:0").env("RUST_LOG", "debug");
         for (name, value) in &self.env {
             command.env(name, value);

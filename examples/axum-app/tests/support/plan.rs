@@ -546,3 +546,158 @@ pub async fn refused_configuration(bin: &str) {
         output.all()
     );
 }
+
+/// The server databases to run against, from the variables `.ci/run` sets for the SeaORM
+/// store tests: `(variable, server URL)`.
+fn server_urls() -> Vec<(&'static str, String)> {
+    ["CLAB_KEYS_TEST_POSTGRES_URL", "CLAB_KEYS_TEST_MYSQL_URL"]
+        .into_iter()
+        .filter_map(|name| Some((name, std::env::var(name).ok()?)))
+        .filter(|(_, url)| !url.is_empty())
+        .collect()
+}
+
+/// The app on PostgreSQL and MySQL/MariaDB (`DATABASE_URL`), each in a fresh database that is
+/// dropped afterwards: migrated and seeded on start, a key created, used, revoked, and both
+/// the key and the revocation still in force after a restart. Skipped (with a message) when
+/// neither `CLAB_KEYS_TEST_POSTGRES_URL` nor `CLAB_KEYS_TEST_MYSQL_URL` is set.
+pub async fn server_databases(bin: &str) {
+    let servers = server_urls();
+    if servers.is_empty() {
+        let _ = std::io::Write::write_all(
+            &mut std::io::stderr(),
+            b"skipped: PostgreSQL/MySQL runs (CLAB_KEYS_TEST_POSTGRES_URL/CLAB_KEYS_TEST_MYSQL_URL not set)\n",
+        );
+        return;
+    }
+    for (variable, server) in servers {
+        let database = FreshDatabase::create(&server)
+            .await
+            .unwrap_or_else(|e| panic!("{variable} is set but no database could be created: {e}"));
+        let dir = tempfile::tempdir().unwrap();
+        let launch = Launch::new(bin, dir.path()).env("DATABASE_URL", &database.url);
+
+        let running = launch.start().await;
+        let http = running.http.clone();
+        assert_eq!(http.get("/healthz", None).await.status, 200, "{variable}");
+        let jwt = http.login(DEMO).await;
+        let kept = create(&http, &jwt, &json!({ "name": "kept" })).await.json();
+        let dropped = create(&http, &jwt, &json!({ "name": "revoked" }))
+            .await
+            .json();
+        let kept_token = kept["token"].as_str().unwrap().to_owned();
+        let dropped_token = dropped["token"].as_str().unwrap().to_owned();
+        let me = http.get("/api/security/users/me", Some(&kept_token)).await;
+        assert_eq!(me.status, 200, "{variable}: {}", me.text());
+        assert_eq!(me.json()["auth"], "api_key");
+        let dropped_id = dropped["id"].as_str().unwrap();
+        let revoked = http
+            .send(
+                "DELETE",
+                &format!("/api/user/api-keys/{dropped_id}"),
+                Some(&jwt),
+                None,
+            )
+            .await;
+        assert_eq!(revoked.status, 204, "{variable}");
+        assert_invalid_token(
+            &http
+                .get("/api/security/users/me", Some(&dropped_token))
+                .await,
+        );
+        let first = running.stop().await;
+
+        let running = launch.start().await;
+        let http = running.http.clone();
+        assert_eq!(
+            http.get("/api/security/users/me", Some(&kept_token))
+                .await
+                .status,
+            200,
+            "{variable}: the key survives a restart"
+        );
+        assert_invalid_token(
+            &http
+                .get("/api/security/users/me", Some(&dropped_token))
+                .await,
+        );
+        let list = http.get("/api/user/api-keys", Some(&jwt)).await.json();
+        assert_eq!(list.as_array().unwrap().len(), 2, "{variable}: {list}");
+        assert!(!listed(&list, kept["id"].as_str().unwrap())["last_used_at"].is_null());
+        let second = running.stop().await;
+
+        let secrets = [jwt, kept_token, dropped_token, database.url.clone()];
+        assert_no_secret_in(&first, &secrets);
+        assert_no_secret_in(&second, &secrets);
+    }
+}
+
+/// A database created on a server for one test, dropped (best effort) on drop.
+struct FreshDatabase {
+    url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl FreshDatabase {
+    async fn create(server: &str) -> Result<Self, sea_orm::DbErr> {
+        use sea_orm::ConnectionTrait as _;
+        let name = format!(
+            "clab_keys_example_e2e_{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos())
+        );
+        let admin = sea_orm::Database::connect(server).await?;
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await?;
+        let _ = admin.close().await;
+        Ok(Self {
+            url: with_database(server, &name),
+            admin_url: server.to_owned(),
+            name,
+        })
+    }
+}
+
+impl Drop for FreshDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // Drop is synchronous and runs inside the test's runtime: use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                use sea_orm::ConnectionTrait as _;
+                let Ok(admin) = sea_orm::Database::connect(admin_url.as_str()).await else {
+                    return;
+                };
+                let force = match admin.get_database_backend() {
+                    sea_orm::DbBackend::Postgres => " WITH (FORCE)",
+                    _ => "",
+                };
+                let _ = admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name}{force}"))
+                    .await;
+                let _ = admin.close().await;
+            });
+        })
+        .join();
+    }
+}
+
+/// `url` with its database name (the path) replaced by `name`, keeping any query string.
+fn with_database(url: &str, name: &str) -> String {
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
+    let (base, query) = url.find('?').map_or((url, ""), |q| (&url[..q], &url[q..]));
+    let host_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    format!("{}/{name}{query}", &base[..host_end])
+}
