@@ -432,3 +432,37 @@ async fn cache_entries_expire_after_the_ttl() {
         "after the TTL"
     );
 }
+
+#[test]
+fn flush_does_not_wait_for_tasks_whose_runtime_stopped() {
+    // A background write spawned on a runtime that is then shut down (as actix-web does with
+    // each worker's runtime) must not make `flush` wait for ever.
+    let blocked = FailingStore::new(Arc::new(MemoryStore::new()));
+    let svc = KeyService::builder(blocked.clone()).build().unwrap();
+    let worker = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let token = worker.block_on(async {
+        let t = svc
+            .create(&user(), NewKey::new("k"))
+            .await
+            .unwrap()
+            .token
+            .expose_secret()
+            .to_owned();
+        svc.authenticate(t.as_bytes()).await.unwrap();
+        t
+    });
+    assert!(!token.is_empty());
+    drop(worker); // the spawned last_used_at write never runs
+    let main = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    main.block_on(async {
+        tokio::time::timeout(std::time::Duration::from_secs(5), svc.flush())
+            .await
+            .expect("flush returned");
+    });
+}

@@ -29,13 +29,13 @@ impl Background {
         };
         match handle {
             Some(handle) => {
-                let counter = self.in_flight.clone();
-                counter.0.fetch_add(1, Ordering::SeqCst);
+                let guard = InFlight::enter(self.in_flight.clone());
                 handle.spawn(async move {
+                    // The guard counts the task as finished when the future is dropped, whether
+                    // it completed or its runtime shut down first (actix-web drops each worker's
+                    // runtime at stop), so `idle` never waits for a task that will never run.
+                    let _guard = guard;
                     fut.await;
-                    if counter.0.fetch_sub(1, Ordering::SeqCst) == 1 {
-                        counter.1.notify_waiters();
-                    }
                 });
             }
             None => fut.await,
@@ -52,6 +52,24 @@ impl Background {
                 return;
             }
             notified.await;
+        }
+    }
+}
+
+/// One spawned task in flight; decrements the counter when dropped.
+struct InFlight(std::sync::Arc<(AtomicUsize, Notify)>);
+
+impl InFlight {
+    fn enter(counter: std::sync::Arc<(AtomicUsize, Notify)>) -> Self {
+        counter.0.fetch_add(1, Ordering::SeqCst);
+        Self(counter)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.0.0.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.1.notify_waiters();
         }
     }
 }
