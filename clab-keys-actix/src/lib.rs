@@ -145,6 +145,26 @@
 //! # });
 //! ```
 //!
+//! # Graceful shutdown
+//!
+//! `last_used_at` writes run on spawned tasks, which live on the actix worker that spawned
+//! them; actix-web drops each worker's runtime when the server stops, and a write still pending
+//! then is lost (never half-done: [`KeyService::flush`](clab_keys_core::KeyService::flush)
+//! simply stops waiting for it). To keep them, stop accepting connections first, then call
+//! `flush` while the workers still run, then let the server finish:
+//!
+//! ```no_run
+//! # async fn run(server: actix_web::dev::Server, keys: clab_keys_core::KeyService) -> std::io::Result<()> {
+//! let handle = server.handle();
+//! let running = actix_web::rt::spawn(server);
+//! actix_web::rt::signal::ctrl_c().await?; // with `HttpServer::disable_signals()`
+//! handle.pause().await; // no new connections
+//! keys.flush().await; // pending last_used_at writes
+//! handle.stop(true).await; // graceful stop
+//! let _ = running.await;
+//! # Ok(()) }
+//! ```
+//!
 //! # Keeping tokens out of logs
 //!
 //! `Authorization` carries the JWT or the API key in plain text. actix-web's
