@@ -10,6 +10,7 @@
 //! | `POST /api/auth/login` | [`AppState::login_response`] |
 //! | `GET /api/security/users/me` (JWT or API key) | [`CurrentUser`] + [`AppState::me`] |
 //! | `/api/user/api-keys` (create, list, revoke) | [`management_scope`] |
+//! | `GET /api/echo` (optional JWT or API key; no database work) | [`echo_response`] |
 //! | `GET /healthz` | [`AppState::healthz`] |
 //! | `GET /`, `/settings/api-keys`, `/developers`, `/skill.md`, `/assets/…` | [`static_response`] |
 //!
@@ -21,9 +22,11 @@ use std::time::Duration;
 
 use actix_web::middleware::Logger;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use clab_keys_actix::{CurrentUser, DEFAULT_PATH, into_http_response, management_scope};
+use clab_keys_actix::{CurrentUser, DEFAULT_PATH, MaybeUser, into_http_response, management_scope};
 use clab_keys_core::ApiResponse;
-use clab_keys_example_common::{ASSETS, AppState, Config, SetupError, static_response};
+use clab_keys_example_common::{
+    ASSETS, AppState, Config, SetupError, echo_response, static_response,
+};
 
 /// Where the app listens when `ADDR` is unset.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3001";
@@ -60,6 +63,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         // `405` (with `Allow`), as in axum, instead of falling through to the `404`.
         .service(web::resource("/api/auth/login").route(web::post().to(login)))
         .service(web::resource("/api/security/users/me").route(web::get().to(me)))
+        .service(web::resource("/api/echo").route(web::get().to(echo)))
         .service(web::resource("/healthz").route(web::get().to(healthz)))
         .service(management_scope(DEFAULT_PATH));
     for asset in &ASSETS {
@@ -74,6 +78,10 @@ async fn login(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
 
 async fn me(state: web::Data<AppState>, CurrentUser(principal): CurrentUser) -> HttpResponse {
     into_http_response(state.me(&principal).await)
+}
+
+async fn echo(MaybeUser(principal): MaybeUser) -> HttpResponse {
+    into_http_response(echo_response(principal.as_ref()))
 }
 
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {

@@ -10,6 +10,7 @@
 //! | `POST /api/auth/login` | [`AppState::login_response`] |
 //! | `GET /api/security/users/me` (JWT or API key) | [`CurrentUser`] + [`AppState::me`] |
 //! | `/api/user/api-keys` (create, list, revoke) | [`management_router`] |
+//! | `GET /api/echo` (optional JWT or API key; no database work) | [`echo_response`] |
 //! | `GET /healthz` | [`AppState::healthz`] |
 //! | `GET /`, `/settings/api-keys`, `/developers`, `/skill.md`, `/assets/…` | [`static_response`] |
 //!
@@ -27,7 +28,9 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use clab_keys_axum::{CurrentUser, into_axum_response, management_router};
 use clab_keys_core::{ApiResponse, CredentialRouter};
-use clab_keys_example_common::{ASSETS, AppState, Config, SetupError, static_response};
+use clab_keys_example_common::{
+    ASSETS, AppState, Config, SetupError, echo_response, static_response,
+};
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -58,6 +61,7 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/api/auth/login", post(login))
         .route("/api/security/users/me", get(me))
+        .route("/api/echo", get(echo))
         .route("/healthz", get(healthz))
         .nest("/api/user/api-keys", management_router::<WebState>());
     for asset in &ASSETS {
@@ -105,6 +109,10 @@ async fn login(State(state): State<WebState>, body: Bytes) -> Response {
 
 async fn me(State(state): State<WebState>, CurrentUser(principal): CurrentUser) -> Response {
     into_axum_response(state.0.me(&principal).await)
+}
+
+async fn echo(user: Option<CurrentUser>) -> Response {
+    into_axum_response(echo_response(user.as_deref()))
 }
 
 async fn healthz(State(state): State<WebState>) -> Response {

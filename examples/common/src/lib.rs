@@ -52,6 +52,19 @@ pub use pages::{
 };
 pub use state::{AppState, AppStateBuilder, PEPPER_VERSION, REALM, SetupError};
 
+/// `GET /api/echo`: who the caller is, if anyone, without touching the database. The credential
+/// is optional (none → `{"user_id": null, "auth": null}`), but a presented bad one is refused
+/// by the extractor. The load benchmark (`bench/load.sh`) measures authentication on it.
+pub fn echo_response(principal: Option<&clab_keys_core::Principal>) -> ApiResponse {
+    ApiResponse::json(
+        200,
+        &serde_json::json!({
+            "user_id": principal.map(|p| p.user_id().as_str()),
+            "auth": principal.map(|p| p.kind().as_str()),
+        }),
+    )
+}
+
 /// Installs a `tracing` subscriber that writes to stderr, filtered by `RUST_LOG` (default:
 /// `info`, with SQL driver chatter at `warn`). Does nothing if one is already installed.
 pub fn init_tracing() {
@@ -62,6 +75,7 @@ pub fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
 

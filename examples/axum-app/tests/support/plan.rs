@@ -121,6 +121,27 @@ pub async fn walk(bin: &str, app: &str) {
     assert_eq!(me.json()["email"], DEMO.0);
     assert_eq!(me.json()["id"], demo_id);
 
+    // ---- /api/echo: an optional credential (the load benchmark's route). -----------------
+    let anonymous = http.get("/api/echo", None).await;
+    assert_eq!(anonymous.status, 200, "{}", anonymous.text());
+    assert!(anonymous.json()["user_id"].is_null());
+    let by_key = http.get("/api/echo", Some(&token)).await;
+    assert_eq!(by_key.json()["auth"], "api_key");
+    assert_eq!(
+        http.get("/api/echo", Some(&jwt)).await.json()["auth"],
+        "jwt"
+    );
+    let bad = http
+        .get(
+            "/api/echo",
+            Some("clab_user_AAAAAAAABBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBCCCCCC"),
+        )
+        .await;
+    assert_eq!(
+        bad.status, 401,
+        "a presented bad credential is refused, not anonymous"
+    );
+
     // ---- List: metadata only, for a session or a key. -------------------------------------
     for credential in [&jwt, &token] {
         let list = http.get("/api/user/api-keys", Some(credential)).await;
