@@ -2,7 +2,7 @@
 //!
 //! It knows nothing of HTTP frameworks or ORMs. It holds:
 //!
-//! - the token [`format`]: generation from the OS CSPRNG, strict and total parsing, a CRC32
+//! - the token [`format`](mod@format): generation from the OS CSPRNG, strict and total parsing, a CRC32
 //!   checksum checked before any store access, the published regular expression;
 //! - [`hash`]ing: HMAC-SHA256 with a versioned pepper (or plain SHA-256), constant-time compare;
 //! - the [`KeyStore`] trait and an in-memory [`MemoryStore`];
