@@ -302,7 +302,6 @@ async fn successful_use_logs_no_secret() {
 /// cache. The event names the key and the reason, but not the user, although the cached entry
 /// knows it (unlike the store path). Ignored until core logs it: see docs/security.md.
 #[tokio::test]
-#[ignore = "core issue: the cache-hit expiry path logs authn_token_fail without user_id"]
 async fn expiry_seen_from_the_cache_names_the_user() {
     let (events, _guard) = capture();
     let clock = ManualClock::fixed();

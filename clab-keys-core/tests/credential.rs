@@ -189,3 +189,16 @@ proptest! {
         check_challenge(&r.www_authenticate().unwrap());
     }
 }
+
+#[test]
+fn an_invalid_scope_is_never_echoed_into_the_challenge() {
+    for scope in ["a\", error=\"x", "has space", ""] {
+        let r = Rejection::new(
+            RejectionKind::InsufficientScope(scope.into()),
+            Realm::default(),
+        );
+        let c = r.www_authenticate().unwrap();
+        assert_eq!(c, "Bearer realm=\"api\", error=\"insufficient_scope\"");
+        check_challenge(&c);
+    }
+}

@@ -187,9 +187,16 @@ impl Rejection {
             RejectionKind::MissingCredentials => return Some(format!("Bearer realm=\"{realm}\"")),
             RejectionKind::Unavailable => return None,
             RejectionKind::InsufficientScope(scope) => {
-                return Some(format!(
-                    "Bearer realm=\"{realm}\", error=\"insufficient_scope\", scope=\"{scope}\""
-                ));
+                // The scope is echoed only when it is a valid scope name, so nothing can break
+                // out of the quoted string; otherwise the parameter is left out.
+                let valid = crate::scope::Scopes::new([scope.as_str()]).is_ok();
+                return Some(if valid {
+                    format!(
+                        "Bearer realm=\"{realm}\", error=\"insufficient_scope\", scope=\"{scope}\""
+                    )
+                } else {
+                    format!("Bearer realm=\"{realm}\", error=\"insufficient_scope\"")
+                });
             }
             RejectionKind::InvalidRequest => "invalid_request",
             RejectionKind::InvalidToken => "invalid_token",

@@ -270,7 +270,19 @@ impl KeyService {
     /// for every reason), [`AuthError::Unavailable`] when the store fails (fail closed).
     pub async fn authenticate(&self, token: &[u8]) -> Result<Principal, AuthError> {
         let inner = &*self.inner;
-        let parsed = inner.formats.parse(token).map_err(AuthError::Malformed)?;
+        let parsed = match inner.formats.parse(token) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                // Nothing of the input is logged: it was not validated.
+                tracing::info!(
+                    target: "clab_keys::audit",
+                    event = "authn_token_fail",
+                    reason = if e == crate::ParseError::ChecksumMismatch { "checksum" } else { "malformed" },
+                    "api key rejected"
+                );
+                return Err(AuthError::Malformed(e));
+            }
+        };
         let key_id = parsed.key_id();
         let now = inner.clock.now();
         // The digest under the current pepper: the cache key, and the stored hash of every key
@@ -282,7 +294,8 @@ impl KeyService {
             .and_then(|c| c.get(current.digest.as_bytes(), now))
         {
             if entry.expires_at.is_some_and(|e| now >= e) {
-                return Err(fail(key_id, None, InvalidReason::Expired));
+                let user = entry.principal.user_id();
+                return Err(fail(key_id, Some(user), InvalidReason::Expired));
             }
             self.record_use(key_id, now).await;
             return Ok(entry.principal);
@@ -311,11 +324,11 @@ impl KeyService {
             HashCheck::UnknownVersion => {
                 return Err(fail(
                     key_id,
-                    Some(&record),
+                    Some(&record.user_id),
                     InvalidReason::UnknownHashVersion,
                 ));
             }
-            _ => return Err(fail(key_id, Some(&record), InvalidReason::Mismatch)),
+            _ => return Err(fail(key_id, Some(&record.user_id), InvalidReason::Mismatch)),
         };
         // Status checks come only after the digest matched: only the real holder learns them.
         if record.revoked_at.is_some() {
@@ -329,7 +342,7 @@ impl KeyService {
             return Err(AuthError::Invalid(InvalidReason::Revoked));
         }
         if record.is_expired(now) {
-            return Err(fail(key_id, Some(&record), InvalidReason::Expired));
+            return Err(fail(key_id, Some(&record.user_id), InvalidReason::Expired));
         }
         if rehash {
             let store = inner.store.clone();
@@ -383,12 +396,12 @@ impl KeyService {
     }
 }
 
-fn fail(key_id: KeyId, record: Option<&KeyRecord>, reason: InvalidReason) -> AuthError {
+fn fail(key_id: KeyId, user: Option<&UserId>, reason: InvalidReason) -> AuthError {
     tracing::info!(
         target: "clab_keys::audit",
         event = "authn_token_fail",
         key_id = %key_id,
-        user_id = record.map(|r| r.user_id.as_str()),
+        user_id = user.map(UserId::as_str),
         reason = reason.as_str(),
         "api key rejected"
     );
