@@ -169,7 +169,11 @@
 //!
 //! `Authorization` carries the JWT or the API key in plain text. actix-web's
 //! [`Logger`](actix_web::middleware::Logger) does not record request headers in its default
-//! format; do not add `%{Authorization}i` to a custom one. [`AuthRejection`] holds no
+//! format; do not add `%{Authorization}i` to a custom one. Its default format does record the
+//! whole request line (`%r`), query string included, where a careless client may have put a
+//! token (`?access_token=…` is refused, but still arrives): prefer a format with the path only,
+//! such as `Logger::new("%{method}xi %U %s %b %Dms")` with
+//! `.custom_request_replace("method", |req| req.method().to_string())`. [`AuthRejection`] holds no
 //! credential: its `Display` is core's generic message and its `Debug` (which the `Logger`
 //! prints for error responses, at `debug` level) names only the kind of refusal. Core never logs a token, a secret or a digest.
 #![cfg_attr(docsrs, feature(doc_cfg))]

@@ -125,18 +125,32 @@
 //! `tower::ServiceBuilder`, layers run top to bottom, so the sensitive-header layer goes first
 //! (with `Router::layer` called twice, the *last* call runs first):
 //!
+//! The span should also record the path, not the whole URI: a careless client may send a token
+//! in the query string (`?access_token=…`, which is refused, but still arrives), and
+//! `DefaultMakeSpan` records the URI with its query.
+//!
 //! ```
-//! use axum::{Router, http::header::AUTHORIZATION, routing::get};
+//! use axum::{Router, body::Body, http::{Request, header::AUTHORIZATION}, routing::get};
 //! use tower::ServiceBuilder;
 //! use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
-//! use tower_http::trace::{DefaultMakeSpan, TraceLayer};
+//! use tower_http::trace::TraceLayer;
+//!
+//! /// Method, path (no query string) and headers; `Authorization` shows as `Sensitive`.
+//! fn span(request: &Request<Body>) -> tracing::Span {
+//!     tracing::info_span!(
+//!         "request",
+//!         method = %request.method(),
+//!         path = %request.uri().path(),
+//!         headers = ?request.headers(),
+//!     )
+//! }
 //!
 //! let app: Router = Router::new().route("/", get(|| async { "ok" })).layer(
 //!     ServiceBuilder::new()
 //!         // First: from here on, `Authorization` is printed as `Sensitive`.
 //!         .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
 //!         // Then: the trace span may include headers.
-//!         .layer(TraceLayer::new_for_http().make_span_with(DefaultMakeSpan::new().include_headers(true))),
+//!         .layer(TraceLayer::new_for_http().make_span_with(span)),
 //! );
 //! ```
 //!

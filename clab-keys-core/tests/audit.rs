@@ -299,8 +299,7 @@ async fn successful_use_logs_no_secret() {
 }
 
 /// A key that expires while its successful verification is still cached is refused from the
-/// cache. The event names the key and the reason, but not the user, although the cached entry
-/// knows it (unlike the store path). Ignored until core logs it: see docs/security.md.
+/// cache, and the event names the key, the reason and the user (the cached entry knows it).
 #[tokio::test]
 async fn expiry_seen_from_the_cache_names_the_user() {
     let (events, _guard) = capture();
@@ -324,4 +323,36 @@ async fn expiry_seen_from_the_cache_names_the_user() {
     assert_eq!(fails[0].field("reason"), Some("expired"));
     assert_eq!(fails[0].field("key_id"), Some(key_id_of(&token)));
     assert_eq!(fails[0].field("user_id"), Some("5"));
+}
+
+/// Malformed tokens are logged with a reason (`checksum` or `malformed`) and nothing of the
+/// unvalidated input: no key id, no token.
+#[tokio::test]
+async fn malformed_tokens_are_logged_without_any_input() {
+    let (events, _guard) = capture();
+    let clock = ManualClock::fixed();
+    let svc = service(&clock, &MemoryStore::new(), None);
+    let token = svc
+        .create(&UserId::from(6_i64), NewKey::new("k"))
+        .await
+        .unwrap()
+        .token
+        .expose_secret()
+        .to_owned();
+    let mut bad_checksum = token.clone().into_bytes();
+    let last = bad_checksum.len() - 1;
+    bad_checksum[last] = if bad_checksum[last] == b'a' {
+        b'b'
+    } else {
+        b'a'
+    };
+    svc.authenticate(&bad_checksum).await.unwrap_err();
+    svc.authenticate(b"clab_user_short").await.unwrap_err();
+    let fails = events.named("authn_token_fail");
+    let reasons: Vec<_> = fails.iter().map(|e| e.field("reason")).collect();
+    assert_eq!(reasons, [Some("checksum"), Some("malformed")]);
+    for e in &fails {
+        assert_eq!(e.field("key_id"), None, "unvalidated input is never logged");
+        assert_eq!(e.field("user_id"), None);
+    }
 }

@@ -359,18 +359,15 @@ pub fn check_rejection(rejection: &Rejection, realm: &str) {
         }
     }
     if let Some(scope) = parsed.param("scope") {
-        // Known, reported gap: when an endpoint requires a scope that is not a valid scope
-        // name, core names it as `scope=""` (valid RFC 9110, but RFC 6750 wants at least one
-        // scope-token); omitting the parameter would be cleaner. Everything else must be a
-        // valid RFC 6750 scope list.
-        assert!(
-            scope.is_empty() || rfc::is_rfc6750_scope(scope),
-            "scope {scope:?}"
-        );
+        assert!(rfc::is_rfc6750_scope(scope), "scope {scope:?}");
     }
     match kind {
+        // A required scope is named only when it is a valid scope name; otherwise the
+        // parameter is left out (nothing unvalidated is echoed into the challenge).
         RejectionKind::InsufficientScope(scope) => {
-            assert_eq!(parsed.param("scope"), Some(scope.as_str()), "scope named");
+            let valid = Scopes::new([scope.as_str()]).is_ok();
+            let expected = valid.then_some(scope.as_str());
+            assert_eq!(parsed.param("scope"), expected, "scope named iff valid");
         }
         _ => assert_eq!(parsed.param("scope"), None),
     }
