@@ -356,7 +356,15 @@ impl KeyService {
                 })
                 .await;
         }
-        self.record_use(key_id, now).await;
+        // The row itself says whether a write is due; only then is the in-process guard (a lock)
+        // consulted, so a key in steady use costs no lock here.
+        let window = inner.touches.window();
+        if !record
+            .last_used_at
+            .is_some_and(|t| now >= t && now - t < window)
+        {
+            self.record_use(key_id, now).await;
+        }
         let principal = Principal::from_key(&record);
         if let Some(cache) = &inner.cache {
             cache.insert(
