@@ -88,7 +88,6 @@ pub use clab_keys_seaorm as seaorm;
 /// The Rust code blocks of `README.md` and `docs/*.md`, compiled (and, unless marked `no_run`,
 /// run) as doc tests, so the guide cannot drift from the API. Each chapter is checked only
 /// when the features it uses are on: `cargo test -p clab-keys --all-features` checks them all.
-/// `docs/security.md` and `docs/performance.md` are not included here.
 #[cfg(doctest)]
 mod guide {
     #[cfg(all(feature = "axum", feature = "sea-orm"))]
@@ -131,4 +130,10 @@ mod guide {
 
     #[doc = include_str!("../docs/dependencies.md")]
     pub struct Dependencies;
+
+    #[doc = include_str!("../docs/security.md")]
+    pub struct Security;
+
+    #[doc = include_str!("../docs/performance.md")]
+    pub struct Performance;
 }
