@@ -17,15 +17,14 @@
 //! [`run`] serves it until Ctrl-C or SIGTERM (both graceful), waiting for pending
 //! `last_used_at` writes before the workers stop.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use actix_web::middleware::Logger;
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use clab_keys_actix::{CurrentUser, DEFAULT_PATH, MaybeUser, into_http_response, management_scope};
-use clab_keys_core::ApiResponse;
 use clab_keys_example_common::{
-    ASSETS, AppState, Config, SetupError, echo_response, static_response,
+    ASSETS, AppState, Config, RunError, echo_response, not_found_response, shutdown_signal,
+    static_response,
 };
 
 /// Where the app listens when `ADDR` is unset.
@@ -96,31 +95,6 @@ async fn not_found() -> HttpResponse {
     into_http_response(not_found_response())
 }
 
-fn not_found_response() -> ApiResponse {
-    ApiResponse::error(404, "not_found", "no such page or endpoint")
-}
-
-/// Why the app could not start or stopped with an error.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RunError {
-    /// The database could not be set up, or the configuration was refused.
-    #[error("start-up failed")]
-    Setup(#[from] SetupError),
-    /// The listen address could not be bound.
-    #[error("could not listen on {addr}")]
-    Bind {
-        /// The address from `ADDR`.
-        addr: SocketAddr,
-        /// The operating system's reason.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The server failed while running.
-    #[error("the server failed")]
-    Serve(#[source] std::io::Error),
-}
-
 /// Starts the app as configured: sets up the database, binds `ADDR`, prints the address (the
 /// real one, when `ADDR` asks for port 0), and serves until Ctrl-C or SIGTERM. Must run inside
 /// an actix system (`actix_web::rt::System::new().block_on(run(config))`).
@@ -172,31 +146,4 @@ async fn flush(state: &AppState, limit: Duration) {
         Ok(()) => tracing::info!("pending last_used_at writes flushed"),
         Err(_) => tracing::warn!("gave up waiting for pending last_used_at writes"),
     }
-}
-
-/// Completes on Ctrl-C (SIGINT) or, on Unix, SIGTERM. A signal whose handler cannot be
-/// installed is simply never awaited.
-pub async fn shutdown_signal() {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut stream) => {
-                stream.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: finishing requests in flight");
 }

@@ -17,7 +17,6 @@
 //! [`run`] serves it until Ctrl-C or SIGTERM, then waits for pending `last_used_at` writes.
 
 use std::future::Future;
-use std::net::SocketAddr;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -27,9 +26,10 @@ use axum::http::{Request, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
 use clab_keys_axum::{CurrentUser, into_axum_response, management_router};
-use clab_keys_core::{ApiResponse, CredentialRouter};
+use clab_keys_core::CredentialRouter;
 use clab_keys_example_common::{
-    ASSETS, AppState, Config, SetupError, echo_response, static_response,
+    ASSETS, AppState, Config, RunError, echo_response, not_found_response, shutdown_signal,
+    static_response,
 };
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
@@ -127,31 +127,6 @@ async fn not_found() -> Response {
     into_axum_response(not_found_response())
 }
 
-fn not_found_response() -> ApiResponse {
-    ApiResponse::error(404, "not_found", "no such page or endpoint")
-}
-
-/// Why the app could not start or stopped with an error.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum RunError {
-    /// The database could not be set up, or the configuration was refused.
-    #[error("start-up failed")]
-    Setup(#[from] SetupError),
-    /// The listen address could not be bound.
-    #[error("could not listen on {addr}")]
-    Bind {
-        /// The address from `ADDR`.
-        addr: SocketAddr,
-        /// The operating system's reason.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The server failed while running.
-    #[error("the server failed")]
-    Serve(#[source] std::io::Error),
-}
-
 /// Starts the app as configured: sets up the database, binds `ADDR`, prints the address (the
 /// real one, when `ADDR` asks for port 0), and serves until Ctrl-C or SIGTERM.
 ///
@@ -187,31 +162,4 @@ pub async fn serve(
     state.shutdown().await;
     tracing::info!("stopped; pending writes flushed");
     result.map_err(RunError::Serve)
-}
-
-/// Completes on Ctrl-C (SIGINT) or, on Unix, SIGTERM. A signal whose handler cannot be
-/// installed is simply never awaited.
-pub async fn shutdown_signal() {
-    let interrupt = async {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut stream) => {
-                stream.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down: finishing requests in flight");
 }

@@ -38,6 +38,7 @@ pub mod jwt;
 pub mod login;
 pub mod pages;
 pub mod password;
+mod run;
 mod state;
 
 use std::net::SocketAddr;
@@ -50,6 +51,7 @@ pub use login::{LoginError, LoginResponse};
 pub use pages::{
     ASSETS, DEVELOPERS_HTML, SETTINGS_HTML, SKILL_MD, StaticAsset, static_page, static_response,
 };
+pub use run::{RunError, not_found_response, shutdown_signal};
 pub use state::{AppState, AppStateBuilder, PEPPER_VERSION, REALM, SetupError};
 
 /// `GET /api/echo`: who the caller is, if anyone, without touching the database. The credential
