@@ -266,6 +266,7 @@
   function revealToken(data) {
     el.tokenName.textContent = "\u201c" + data.name + "\u201d";
     el.token.textContent = data.token;
+    el.tokenPanel.dataset.keyId = data.id;
     el.copyStatus.textContent = "";
     el.tokenPanel.hidden = false;
     el.tokenPanel.focus();
@@ -276,6 +277,7 @@
     el.tokenName.textContent = "";
     el.copyStatus.textContent = "";
     el.tokenPanel.hidden = true;
+    delete el.tokenPanel.dataset.keyId;
   }
 
   function onDismissToken() {
@@ -439,6 +441,10 @@
     try {
       const response = await api("DELETE", "/api/user/api-keys/" + encodeURIComponent(key.id));
       if (response.status === 204) {
+        if (el.tokenPanel.dataset.keyId === key.id) {
+          // The revealed token is dead now: stop showing it.
+          hideToken();
+        }
         showMessage("Key \u201c" + key.name + "\u201d revoked.", "success");
       } else if (response.status === 404) {
         showMessage("That key no longer exists.", "error");

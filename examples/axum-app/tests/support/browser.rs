@@ -243,8 +243,19 @@ async fn steps(c: Client, http: Http, base: String, driver_url: String, shots: P
     let refused = http.get("/api/security/users/me", Some(&token)).await;
     assert_eq!(refused.status, 401);
 
-    // Hiding the token removes it from the page.
-    click(&c, "#dismiss-token").await;
+    // Revoking the key whose token is on display hides the (now dead) token by itself.
+    let panel_hidden = c
+        .execute(
+            "return document.getElementById('new-token-panel').hidden;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        panel_hidden,
+        serde_json::Value::Bool(true),
+        "token panel hidden after revoke"
+    );
     let shown = c
         .find(Locator::Css("#new-token"))
         .await
