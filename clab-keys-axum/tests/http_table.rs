@@ -5,117 +5,26 @@
 // Test code reports failures by panicking, like `assert!`.
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use axum::body::Body;
-use axum::extract::FromRef;
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
-use axum::http::{HeaderValue, Request};
-use axum::routing::get;
-use axum::{Json, Router, middleware};
-use clab_keys_axum::{
-    CurrentUser, InteractiveUser, RequiredScope, management_router, require_scope,
-};
-use clab_keys_core::CredentialRouter;
+mod common;
+
+use axum::Router;
 use clab_keys_core::testing::http_table::{
     HttpHarness, TestRequest, TestResponse, rows, run_http_table,
 };
-use http_body_util::BodyExt;
-use serde_json::{Value, json};
-use tower::ServiceExt;
-
-/// An app state of the app's own type, to show that the adapter only needs `FromRef`.
-#[derive(Clone)]
-struct AppState {
-    credentials: CredentialRouter,
-}
-
-impl FromRef<AppState> for CredentialRouter {
-    fn from_ref(state: &AppState) -> Self {
-        state.credentials.clone()
-    }
-}
-
-async fn me(user: CurrentUser) -> Json<Value> {
-    Json(json!({ "user_id": user.user_id().as_str(), "auth": user.kind().as_str() }))
-}
-
-async fn optional(user: Option<CurrentUser>) -> Json<Value> {
-    Json(json!({ "user_id": user.map(|u| u.user_id().to_string()) }))
-}
-
-async fn ok() -> Json<Value> {
-    Json(json!({ "ok": true }))
-}
-
-async fn interactive(_user: InteractiveUser) -> Json<Value> {
-    Json(json!({ "ok": true }))
-}
-
-/// The routes the table calls (see core's `testing::http_table` docs).
-fn app(credentials: CredentialRouter) -> Router {
-    let scoped = RequiredScope::new(credentials.clone(), "projects:read");
-    Router::new()
-        .route("/api/security/users/me", get(me))
-        .route("/api/optional", get(optional))
-        .route(
-            "/api/scoped",
-            get(ok).route_layer(middleware::from_fn_with_state(scoped, require_scope)),
-        )
-        .route("/api/interactive", get(interactive))
-        .nest("/api/user/api-keys", management_router())
-        .with_state(AppState { credentials })
-}
 
 struct AxumHarness(Router);
 
 #[async_trait::async_trait(?Send)]
 impl HttpHarness for AxumHarness {
     async fn send(&mut self, request: TestRequest) -> TestResponse {
-        let mut builder = Request::builder()
-            .method(request.method)
-            .uri(request.path.as_str());
-        for line in &request.authorization {
-            // Raw bytes: some rows are not ASCII, and must reach the adapter as they are.
-            let value = HeaderValue::from_bytes(line).expect("a table header is a valid value");
-            builder = builder.header(AUTHORIZATION, value);
-        }
-        let body = match request.body {
-            Some(body) => {
-                builder = builder.header(CONTENT_TYPE, "application/json");
-                Body::from(body)
-            }
-            None => Body::empty(),
-        };
-        let request = builder.body(body).expect("a table request builds");
-        let response = self
-            .0
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("a router never fails");
-        let headers = response.headers();
-        let text = |v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned();
-        let www_authenticate = headers.get_all(WWW_AUTHENTICATE).iter().map(text).collect();
-        let cache_control = headers.get(CACHE_CONTROL).map(text);
-        let status = response.status().as_u16();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("the body is readable")
-            .to_bytes()
-            .to_vec();
-        TestResponse {
-            status,
-            www_authenticate,
-            cache_control,
-            body,
-        }
+        common::send(&self.0, request).await
     }
 }
 
 #[tokio::test]
 async fn axum_adapter_passes_the_http_table() {
-    let passed = run_http_table(|router| async move { AxumHarness(app(router)) }).await;
+    let passed =
+        run_http_table(|router| async move { AxumHarness(common::table_routes(router)) }).await;
     println!("http conformance table (axum): {passed} rows passed");
     assert_eq!(passed, rows().len());
 }

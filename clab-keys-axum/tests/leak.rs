@@ -10,21 +10,18 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod common;
+
 use std::cell::RefCell;
 use std::fmt;
 use std::io;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, OnceLock};
 
+use axum::Router;
 use axum::body::Body;
-use axum::extract::FromRef;
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
-use axum::http::{HeaderValue, Request};
-use axum::routing::get;
-use axum::{Json, Router, middleware};
-use clab_keys_axum::{
-    CurrentUser, InteractiveUser, RequiredScope, management_router, require_scope,
-};
+use axum::http::Request;
+use axum::http::header::AUTHORIZATION;
 use clab_keys_core::testing::http_table::{
     Fixture, HttpHarness, JWT_BAD_SIGNATURE, JWT_EXPIRED, JWT_USER1, JWT_USER2, TestRequest,
     TestResponse, rows, run_http_table, tamper_secret,
@@ -33,8 +30,6 @@ use clab_keys_core::{
     AuthError, CredentialRouter, KeyFormats, KeyHasher, KeyService, MemoryStore, NewKey, Pepper,
     Realm, Rejection, RejectionKind, UserId,
 };
-use http_body_util::BodyExt;
-use serde_json::{Value, json};
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
 use tower_http::trace::{
@@ -139,33 +134,6 @@ fn capture() -> &'static Capture {
 
 // --- the app, as the crate docs recommend -------------------------------------------------------
 
-#[derive(Clone)]
-struct AppState {
-    credentials: CredentialRouter,
-}
-
-impl FromRef<AppState> for CredentialRouter {
-    fn from_ref(state: &AppState) -> Self {
-        state.credentials.clone()
-    }
-}
-
-async fn me(user: CurrentUser) -> Json<Value> {
-    Json(json!({ "user_id": user.user_id().as_str(), "auth": user.kind().as_str() }))
-}
-
-async fn optional(user: Option<CurrentUser>) -> Json<Value> {
-    Json(json!({ "user_id": user.map(|u| u.user_id().to_string()) }))
-}
-
-async fn ok() -> Json<Value> {
-    Json(json!({ "ok": true }))
-}
-
-async fn interactive(_user: InteractiveUser) -> Json<Value> {
-    Json(json!({ "ok": true }))
-}
-
 /// The request span of `DefaultMakeSpan`, except that it records the URI's *path* only: a
 /// client that puts its key in the query string (`?access_token=…`, which the library never
 /// reads) must not get it logged. `DefaultMakeSpan` records the whole URI; see
@@ -202,24 +170,13 @@ fn trace_layer<M: Clone>(
 }
 
 fn app(credentials: CredentialRouter) -> Router {
-    let scoped = RequiredScope::new(credentials.clone(), "projects:read");
-    Router::new()
-        .route("/api/security/users/me", get(me))
-        .route("/api/optional", get(optional))
-        .route(
-            "/api/scoped",
-            get(ok).route_layer(middleware::from_fn_with_state(scoped, require_scope)),
-        )
-        .route("/api/interactive", get(interactive))
-        .nest("/api/user/api-keys", management_router())
-        .with_state(AppState { credentials })
-        .layer(
-            ServiceBuilder::new()
-                // First: from here on `Authorization` is printed as `Sensitive`.
-                .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
-                // Then: spans and responses with all headers, at TRACE.
-                .layer(trace_layer(PathOnlySpan)),
-        )
+    common::table_routes(credentials).layer(
+        ServiceBuilder::new()
+            // First: from here on `Authorization` is printed as `Sensitive`.
+            .layer(SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]))
+            // Then: spans and responses with all headers, at TRACE.
+            .layer(trace_layer(PathOnlySpan)),
+    )
 }
 
 /// What the table sent and received: every credential that went over the wire, in either
@@ -239,50 +196,15 @@ struct AxumHarness {
 #[async_trait::async_trait(?Send)]
 impl HttpHarness for AxumHarness {
     async fn send(&mut self, request: TestRequest) -> TestResponse {
-        let mut builder = Request::builder()
-            .method(request.method)
-            .uri(request.path.as_str());
-        for line in &request.authorization {
-            let value = HeaderValue::from_bytes(line).expect("a table header is a valid value");
-            builder = builder.header(AUTHORIZATION, value);
+        {
+            let mut seen = self.seen.borrow_mut();
+            seen.authorization
+                .extend(request.authorization.iter().cloned());
+            seen.requests += 1;
         }
-        self.seen
-            .borrow_mut()
-            .authorization
-            .extend(request.authorization.iter().cloned());
-        self.seen.borrow_mut().requests += 1;
-        let body = match request.body {
-            Some(body) => {
-                builder = builder.header(CONTENT_TYPE, "application/json");
-                Body::from(body)
-            }
-            None => Body::empty(),
-        };
-        let response = self
-            .app
-            .clone()
-            .oneshot(builder.body(body).expect("a table request builds"))
-            .await
-            .expect("a router never fails");
-        let headers = response.headers();
-        let text = |v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned();
-        let www_authenticate = headers.get_all(WWW_AUTHENTICATE).iter().map(text).collect();
-        let cache_control = headers.get(CACHE_CONTROL).map(text);
-        let status = response.status().as_u16();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .expect("the body is readable")
-            .to_bytes()
-            .to_vec();
-        self.seen.borrow_mut().bodies.push(body.clone());
-        TestResponse {
-            status,
-            www_authenticate,
-            cache_control,
-            body,
-        }
+        let response = common::send(&self.app, request).await;
+        self.seen.borrow_mut().bodies.push(response.body.clone());
+        response
     }
 }
 
@@ -594,11 +516,7 @@ async fn documented_default_span_logs_a_query_string_token() {
         .to_owned();
     let credentials = CredentialRouter::new(keys);
     let routes = |make: bool| {
-        let r = Router::new()
-            .route("/api/security/users/me", get(me))
-            .with_state(AppState {
-                credentials: credentials.clone(),
-            });
+        let r = common::table_routes(credentials.clone());
         let sensitive = SetSensitiveRequestHeadersLayer::new([AUTHORIZATION]);
         if make {
             r.layer(
