@@ -230,13 +230,17 @@ impl KeyHasher {
         }
     }
 
-    /// Does the work of one hash and one compare against a fixed dummy digest and discards the
-    /// result. Used when a key id is unknown, so that it costs the same as a wrong secret.
-    pub fn burn(&self, token: &[u8]) {
-        let d = self.hash(token);
-        let dummy = KeyDigest([0x5a; 32]);
-        std::hint::black_box(d.digest.ct_eq(&dummy));
+    /// Does the work of one hash and one compare and discards the result.
+    fn burn(&self, token: &[u8]) {
+        compare_with_dummy(&self.hash(token).digest);
     }
+}
+
+/// Compares `digest` with a fixed dummy in constant time and discards the result: the compare
+/// a verification does when there is nothing to compare with (an unknown key id, an unknown
+/// hash version), so that it costs what a wrong secret costs.
+pub(crate) fn compare_with_dummy(digest: &KeyDigest) {
+    std::hint::black_box(digest.ct_eq(&KeyDigest([0x5a; 32])));
 }
 
 impl fmt::Debug for KeyHasher {

@@ -138,12 +138,9 @@ impl Principal {
         if self.has_scope(scope) {
             return Ok(());
         }
-        // Only a valid scope name is echoed into the challenge (no quotes can slip in).
-        let named = Scopes::new([scope])
-            .map(|s| s.to_string())
-            .unwrap_or_default();
+        // The challenge names the scope only if it is a valid scope name (see `Rejection`).
         Err(Rejection::new(
-            RejectionKind::InsufficientScope(named),
+            RejectionKind::InsufficientScope(scope.to_owned()),
             realm.clone(),
         ))
     }
