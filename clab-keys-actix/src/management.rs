@@ -1,4 +1,4 @@
-//! The ready management scope of SPEC §6, built on [`clab_keys_core::api`].
+//! The ready management scope of contract §6, built on [`clab_keys_core::api`].
 //!
 //! | method and path (relative to the scope) | auth | success |
 //! |---|---|---|
@@ -16,7 +16,7 @@ use futures_core::Stream;
 use crate::extract::required_principal;
 use crate::into_http_response;
 
-/// The path the SPEC mounts the management endpoints at.
+/// The path the contract mounts the management endpoints at.
 pub const DEFAULT_PATH: &str = "/api/user/api-keys";
 
 /// Registers the management endpoints on a scope or an app: `POST ""` (create), `GET ""`

@@ -1,4 +1,4 @@
-//! The ready management router of SPEC §6, over core's framework-neutral [`api`] functions.
+//! The ready management router of contract §6, over core's framework-neutral [`api`] functions.
 
 use std::future::poll_fn;
 use std::pin::Pin;

@@ -1,4 +1,4 @@
-//! The management endpoints of SPEC §6, framework-neutral: each function takes the
+//! The management endpoints of contract §6, framework-neutral: each function takes the
 //! authenticated [`Principal`] (and the raw body or path id) and returns the whole
 //! [`ApiResponse`]. The axum router and the actix scope only translate, so they cannot drift.
 //!

@@ -1,4 +1,4 @@
-//! The token format (SPEC §2): `<prefix><key id><secret><checksum>`.
+//! The token format (contract §2): `<prefix><key id><secret><checksum>`.
 //!
 //! ```text
 //! clab_user_ 3fK9xQ2a 7Hq…(32 chars)… Xk29aB

@@ -1,4 +1,4 @@
-//! Hashing of whole tokens (SPEC §3): HMAC-SHA256 keyed with a versioned pepper, or plain
+//! Hashing of whole tokens (contract §3): HMAC-SHA256 keyed with a versioned pepper, or plain
 //! SHA-256 when no pepper is configured. Digests are compared in constant time.
 
 use std::fmt;

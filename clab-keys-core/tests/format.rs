@@ -1,4 +1,4 @@
-//! The token format (SPEC §2): generation, strict total parsing, checksum, regular expressions.
+//! The token format (contract §2): generation, strict total parsing, checksum, regular expressions.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

@@ -1,4 +1,4 @@
-//! Key service rules (SPEC §3–§4) that are not store-specific: validation, the parse-before-store
+//! Key service rules (contract §3–§4) that are not store-specific: validation, the parse-before-store
 //! pipeline, fail-closed behaviour, secrets that redact themselves.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -1,5 +1,5 @@
 //! A global allocator that counts, per thread, what a closure allocates: the "bounded work"
-//! invariant (SPEC §2: parsing never allocates in proportion to its input).
+//! invariant (contract §2: parsing never allocates in proportion to its input).
 #![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};

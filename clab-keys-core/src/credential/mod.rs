@@ -1,4 +1,4 @@
-//! The credential router (SPEC §5): one entry point that takes the raw `Authorization` header
+//! The credential router (contract §5): one entry point that takes the raw `Authorization` header
 //! lines and yields a [`Principal`] or a [`Rejection`] that already knows its HTTP answer.
 //!
 //! A bearer token that starts with a configured key prefix goes to the key service; one shaped

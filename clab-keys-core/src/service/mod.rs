@@ -1,4 +1,4 @@
-//! The key service (SPEC §4): create, list, revoke and authenticate, with the per-user limit,
+//! The key service (contract §4): create, list, revoke and authenticate, with the per-user limit,
 //! expiry, soft revocation and the `last_used_at` debounce.
 
 mod background;

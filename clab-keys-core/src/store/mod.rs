@@ -16,7 +16,7 @@ use crate::user::UserId;
 
 pub use memory::MemoryStore;
 
-/// One stored API key (SPEC §4). Holds the digest of the token, never the token.
+/// One stored API key (contract §4). Holds the digest of the token, never the token.
 #[derive(Debug, Clone)]
 pub struct KeyRecord {
     /// The public key id (also the lookup key and the id used in URLs).

@@ -1,4 +1,4 @@
-//! The store conformance suite: every rule of SPEC §4 that a [`KeyStore`] takes part in.
+//! The store conformance suite: every rule of contract §4 that a [`KeyStore`] takes part in.
 //!
 //! Run it against a store with [`store_conformance_tests!`](crate::store_conformance_tests),
 //! giving an async factory that returns a fresh, empty store, or `None` to skip (for example

@@ -1,4 +1,4 @@
-//! Configuration from the environment (SPEC §7): `ADDR`, `DATABASE_URL`, `JWT_SECRET` and
+//! Configuration from the environment (contract §7): `ADDR`, `DATABASE_URL`, `JWT_SECRET` and
 //! `CLAB_KEYS_PEPPER`.
 //!
 //! Missing secrets are replaced by random development values, and the app says so once on
@@ -237,7 +237,7 @@ impl Config {
             }
         };
 
-        // Opt-in verification cache (SPEC §4): its TTL is the revocation window for other
+        // Opt-in verification cache (contract §4): its TTL is the revocation window for other
         // instances, so it is off unless asked for.
         let cache_ttl_secs = match get("CLAB_KEYS_CACHE_TTL_SECS")? {
             Some(v) => v

@@ -11,7 +11,7 @@ use sea_orm_migration::{MigrationName, MigrationTrait, MigratorTrait, SchemaMana
 
 use crate::password::{self, PasswordError};
 
-/// The demo users seeded on start (SPEC §7): `(email, password)`.
+/// The demo users seeded on start (contract §7): `(email, password)`.
 pub const DEMO_USERS: [(&str, &str); 2] = [
     ("demo@example.com", "demo-password"),
     ("other@example.com", "other-password"),

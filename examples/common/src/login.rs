@@ -114,7 +114,7 @@ impl LoginError {
         }
     }
 
-    /// The whole response: a JSON error, with a `WWW-Authenticate` challenge on 401 (SPEC §6:
+    /// The whole response: a JSON error, with a `WWW-Authenticate` challenge on 401 (contract §6:
     /// every 401 carries one) and `Retry-After` on 503.
     pub fn to_response(&self) -> ApiResponse {
         match self {

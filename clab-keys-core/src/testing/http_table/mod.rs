@@ -1,4 +1,4 @@
-//! The HTTP conformance table: one list of requests and the exact answers SPEC §5–§6 and the
+//! The HTTP conformance table: one list of requests and the exact answers contract §5–§6 and the
 //! H-requirements demand, run row for row against every framework adapter.
 //!
 //! An adapter's test implements [`HttpHarness`] for an app that mounts, using the adapter's

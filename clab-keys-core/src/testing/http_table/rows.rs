@@ -143,7 +143,7 @@ const OK: Challenge = Absent;
 /// The table.
 pub fn rows() -> Vec<Row> {
     vec![
-        // Header parsing and credential routing (SPEC §5, H-1 … H-9).
+        // Header parsing and credential routing (contract §5, H-1 … H-9).
         row(
             "missing_header_is_bare_401",
             "GET",
@@ -584,7 +584,7 @@ pub fn rows() -> Vec<Row> {
             OK,
             None,
         ),
-        // Management endpoints (SPEC §6).
+        // Management endpoints (contract §6).
         row(
             "create_with_jwt_returns_token_once",
             "POST",
