@@ -1,5 +1,6 @@
-//! Configuration from the environment (contract §7): `ADDR`, `DATABASE_URL`, `JWT_SECRET` and
-//! `CLAB_KEYS_PEPPER`.
+//! Configuration from the environment (contract §7): `ADDR`, `DATABASE_URL`, `JWT_SECRET`,
+//! `CLAB_KEYS_PEPPER` and `CLAB_KEYS_CACHE_TTL_SECS` (the names in [`ENV_VARS`]). `RUST_LOG` is
+//! read by the log subscriber (`init_tracing`), not here.
 //!
 //! Missing secrets are replaced by random development values, and the app says so once on
 //! stderr. The values themselves are never printed, logged or shown by `Debug`.
