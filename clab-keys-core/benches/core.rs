@@ -9,7 +9,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use clab_keys_core::entropy::OsEntropy;
+use clab_keys_core::OsEntropy;
 use clab_keys_core::{
     CacheConfig, CredentialRouter, KeyFormats, KeyHasher, KeyService, KeyServiceConfig,
     MemoryStore, NewKey, Pepper, TokenFormat, UserId,
@@ -23,8 +23,7 @@ const GROUP: &str = "clab_keys_core";
 fn benches(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
     let pepper = [0x42u8; 32];
     let hasher = KeyHasher::hmac(1, Pepper::from_bytes(&pepper).unwrap()).unwrap();
-    let svc = KeyService::builder(MemoryStore::new())
-        .hasher(hasher)
+    let svc = KeyService::builder(MemoryStore::new(), hasher)
         .build()
         .unwrap();
     // A store with other keys in it, so the lookup is a real map lookup.
@@ -41,11 +40,13 @@ fn benches(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
             .expose_secret()
             .to_owned()
     });
-    let cached = KeyService::builder(MemoryStore::new())
-        .hasher(KeyHasher::hmac(1, Pepper::from_bytes(&pepper).unwrap()).unwrap())
-        .config(KeyServiceConfig::default().cache(Some(CacheConfig::default())))
-        .build()
-        .unwrap();
+    let cached = KeyService::builder(
+        MemoryStore::new(),
+        KeyHasher::hmac(1, Pepper::from_bytes(&pepper).unwrap()).unwrap(),
+    )
+    .config(KeyServiceConfig::default().cache(Some(CacheConfig::default())))
+    .build()
+    .unwrap();
     let cached_token = rt.block_on(async {
         cached
             .create(&UserId::from(1_i64), NewKey::new("bench"))

@@ -25,7 +25,7 @@
 
 use std::sync::OnceLock;
 
-use clab_keys_core::entropy::{Entropy, EntropyError, EntropyPurpose, OsEntropy};
+use clab_keys_core::{Entropy, EntropyError, EntropyPurpose, OsEntropy};
 use clab_keys_core::{
     KeyDigest, KeyHasher, KeyService, KeyServiceConfig, MemoryStore, NewKey, Pepper, TokenFormat,
     UserId,
@@ -144,11 +144,13 @@ fn auth_world() -> &'static AuthWorld {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        let service = KeyService::builder(MemoryStore::new())
-            .hasher(KeyHasher::hmac(1, Pepper::from_bytes(&[0x42; 32]).unwrap()).unwrap())
-            .config(KeyServiceConfig::default().inline_writes(true))
-            .build()
-            .unwrap();
+        let service = KeyService::builder(
+            MemoryStore::new(),
+            KeyHasher::hmac(1, Pepper::from_bytes(&[0x42; 32]).unwrap()).unwrap(),
+        )
+        .config(KeyServiceConfig::default())
+        .build()
+        .unwrap();
         let known_ids = rt.block_on(async {
             let mut ids = Vec::new();
             for u in 0..1_000_i64 {

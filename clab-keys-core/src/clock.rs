@@ -26,3 +26,13 @@ pub fn truncate_to_micros(t: OffsetDateTime) -> OffsetDateTime {
     let nanos = t.nanosecond();
     t.replace_nanosecond(nanos - nanos % 1_000).unwrap_or(t)
 }
+
+/// Whether `last` lies within `window` before `now` (and not in the future): the one
+/// definition of "recently" that the `last_used_at` debounce uses everywhere.
+pub(crate) fn within_window(
+    last: OffsetDateTime,
+    now: OffsetDateTime,
+    window: time::Duration,
+) -> bool {
+    now >= last && now - last < window
+}

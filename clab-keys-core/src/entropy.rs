@@ -1,17 +1,7 @@
-//! Where random bytes come from. The default is the operating system's CSPRNG; tests may inject
-//! a scripted source (see `testing::ScriptedEntropy`) to force id collisions.
+//! Where random bytes come from. The default is the operating system's CSPRNG; an application
+//! with its own approved source (an HSM, a FIPS module) can supply another.
 
 use std::fmt;
-
-/// What the random bytes are for, so a test source can script one and not the other.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum EntropyPurpose {
-    /// The public key id.
-    KeyId,
-    /// The secret part of the token.
-    Secret,
-}
 
 /// The entropy source failed.
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +22,7 @@ pub trait Entropy: fmt::Debug + Send + Sync + 'static {
     /// # Errors
     ///
     /// Returns [`EntropyError`] when no random bytes can be had; key creation then fails.
-    fn fill(&self, purpose: EntropyPurpose, dest: &mut [u8]) -> Result<(), EntropyError>;
+    fn fill(&self, dest: &mut [u8]) -> Result<(), EntropyError>;
 }
 
 /// The operating system's CSPRNG (`getrandom`, through `rand::rngs::SysRng`).
@@ -40,7 +30,7 @@ pub trait Entropy: fmt::Debug + Send + Sync + 'static {
 pub struct OsEntropy;
 
 impl Entropy for OsEntropy {
-    fn fill(&self, _purpose: EntropyPurpose, dest: &mut [u8]) -> Result<(), EntropyError> {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), EntropyError> {
         use rand::TryRng as _;
         rand::rngs::SysRng
             .try_fill_bytes(dest)

@@ -14,7 +14,7 @@
 
 use std::fmt;
 
-use crate::entropy::{Entropy, EntropyError, EntropyPurpose};
+use crate::entropy::{Entropy, EntropyError};
 use crate::error::ConfigError;
 use crate::secret::ApiKey;
 
@@ -23,22 +23,22 @@ pub(crate) const BASE62: &[u8; 62] =
     b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
 /// The prefix used when none is configured.
-pub const DEFAULT_PREFIX: &str = "clab_user_";
+pub(crate) const DEFAULT_PREFIX: &str = "clab_user_";
 /// Number of base62 characters in the public key id.
-pub const KEY_ID_LEN: usize = 8;
+pub(crate) const KEY_ID_LEN: usize = 8;
 /// Number of base62 characters in the secret (32 × log2(62) ≈ 190.5 bits).
-pub const SECRET_LEN: usize = 32;
+pub(crate) const SECRET_LEN: usize = 32;
 /// Number of base62 characters in the checksum (62^6 > 2^32, so any CRC32 fits).
-pub const CHECKSUM_LEN: usize = 6;
+pub(crate) const CHECKSUM_LEN: usize = 6;
 /// Length of the body after the prefix.
-pub const BODY_LEN: usize = KEY_ID_LEN + SECRET_LEN + CHECKSUM_LEN;
+pub(crate) const BODY_LEN: usize = KEY_ID_LEN + SECRET_LEN + CHECKSUM_LEN;
 /// Longest prefix accepted, in bytes.
-pub const MAX_PREFIX_LEN: usize = 32;
+pub(crate) const MAX_PREFIX_LEN: usize = 32;
 /// No token of any configurable format is longer than this; longer input is rejected at once.
-pub const MAX_TOKEN_LEN: usize = MAX_PREFIX_LEN + BODY_LEN;
+pub(crate) const MAX_TOKEN_LEN: usize = MAX_PREFIX_LEN + BODY_LEN;
 
 /// Bits of entropy in a secret, rounded down.
-pub const SECRET_ENTROPY_BITS: u32 = 190;
+pub(crate) const SECRET_ENTROPY_BITS: u32 = 190;
 
 /// A validated token prefix such as `clab_user_`.
 ///
@@ -46,7 +46,8 @@ pub const SECRET_ENTROPY_BITS: u32 = 190;
 /// and ends with `_`.
 ///
 /// ```
-/// use clab_keys_core::KeyPrefix;
+/// # extern crate clab_keys_core as clab_keys;
+/// use clab_keys::KeyPrefix;
 /// assert!(KeyPrefix::new("clab_agent_").is_ok());
 /// assert!(KeyPrefix::new("Clab-").is_err());
 /// ```
@@ -174,6 +175,40 @@ pub struct TokenFormat {
 }
 
 impl TokenFormat {
+    /// The prefix used when none is configured.
+    pub const DEFAULT_PREFIX: &'static str = DEFAULT_PREFIX;
+    /// Number of base62 characters in the public key id.
+    pub const KEY_ID_LEN: usize = KEY_ID_LEN;
+    /// Number of base62 characters in the secret (32 × log2(62) ≈ 190.5 bits).
+    pub const SECRET_LEN: usize = SECRET_LEN;
+    /// Bits of entropy in a secret, rounded down.
+    pub const SECRET_ENTROPY_BITS: u32 = SECRET_ENTROPY_BITS;
+    /// Number of base62 characters in the checksum (62^6 > 2^32, so any CRC32 fits).
+    pub const CHECKSUM_LEN: usize = CHECKSUM_LEN;
+    /// Length of the body after the prefix: key id, secret and checksum.
+    pub const BODY_LEN: usize = BODY_LEN;
+    /// Longest prefix accepted, in bytes.
+    pub const MAX_PREFIX_LEN: usize = MAX_PREFIX_LEN;
+
+    /// The checksum that ends a token, over everything before it: the CRC32 (IEEE) written as
+    /// [`TokenFormat::CHECKSUM_LEN`] base62 digits. Published so that secret scanners can
+    /// validate a token offline.
+    ///
+    /// ```
+    /// # extern crate clab_keys_core as clab_keys;
+    /// use clab_keys::{KeyFormats, TokenFormat};
+    /// let token = "clab_user_zzzzzzzzQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ";
+    /// let sum = TokenFormat::checksum(token.as_bytes());
+    /// let whole = format!("{token}{}", std::str::from_utf8(&sum).unwrap());
+    /// assert!(KeyFormats::default().parse(whole.as_bytes()).is_ok());
+    /// ```
+    pub fn checksum(signed: &[u8]) -> [u8; CHECKSUM_LEN] {
+        checksum(signed)
+    }
+    /// No token of any configurable format is longer than this; longer input is rejected at
+    /// once.
+    pub const MAX_TOKEN_LEN: usize = MAX_TOKEN_LEN;
+
     /// A format with the given prefix.
     pub fn new(prefix: KeyPrefix) -> Self {
         Self { prefix }
@@ -192,7 +227,8 @@ impl TokenFormat {
     /// The regular expression that matches a whole token of this format (anchored).
     ///
     /// ```
-    /// use clab_keys_core::TokenFormat;
+    /// # extern crate clab_keys_core as clab_keys;
+    /// use clab_keys::TokenFormat;
     /// assert_eq!(TokenFormat::default().regex(), "^clab_user_[0-9A-Za-z]{46}$");
     /// ```
     pub fn regex(&self) -> String {
@@ -219,12 +255,12 @@ impl TokenFormat {
     /// Returns [`EntropyError`] when the entropy source fails.
     pub fn generate(&self, entropy: &dyn Entropy) -> Result<(KeyId, ApiKey), EntropyError> {
         let mut id = [0u8; KEY_ID_LEN];
-        fill_base62(entropy, EntropyPurpose::KeyId, &mut id)?;
+        fill_base62(entropy, &mut id)?;
         let mut token = String::with_capacity(self.token_len());
         token.push_str(&self.prefix.0);
         token.extend(id.iter().map(|&c| char::from(c)));
         let mut secret = zeroize::Zeroizing::new([0u8; SECRET_LEN]);
-        fill_base62(entropy, EntropyPurpose::Secret, &mut secret[..])?;
+        fill_base62(entropy, &mut secret[..])?;
         token.extend(secret.iter().map(|&c| char::from(c)));
         let crc = checksum(token.as_bytes());
         token.extend(crc.iter().map(|&c| char::from(c)));
@@ -321,7 +357,8 @@ impl KeyFormats {
     /// [`MAX_TOKEN_LEN`] before looking at it.
     ///
     /// ```
-    /// use clab_keys_core::{KeyFormats, ParseError};
+    /// # extern crate clab_keys_core as clab_keys;
+    /// use clab_keys::{KeyFormats, ParseError};
     /// let formats = KeyFormats::default();
     /// assert_eq!(formats.parse(b"clab_user_short").unwrap_err(), ParseError::WrongLength);
     /// ```
@@ -379,18 +416,14 @@ impl fmt::Debug for ParsedToken<'_> {
 }
 
 /// Fills `out` with uniformly distributed base62 characters by rejection sampling.
-fn fill_base62(
-    entropy: &dyn Entropy,
-    purpose: EntropyPurpose,
-    out: &mut [u8],
-) -> Result<(), EntropyError> {
+fn fill_base62(entropy: &dyn Entropy, out: &mut [u8]) -> Result<(), EntropyError> {
     let mut pool = zeroize::Zeroizing::new([0u8; 64]);
     let mut filled = 0;
     // 248 = 4 × 62: accepting only bytes below it keeps `b % 62` unbiased. Each byte is kept
     // with probability 248/256, so one pool almost always suffices; the bound stops a broken
     // source (all 0xff) from looping for ever.
     for _ in 0..64 {
-        entropy.fill(purpose, &mut pool[..])?;
+        entropy.fill(&mut pool[..])?;
         for &b in pool.iter() {
             if b < 248 {
                 out[filled] = BASE62[usize::from(b % 62)];

@@ -116,7 +116,8 @@ pub enum HashCheck {
 /// Hashes and verifies tokens.
 ///
 /// ```
-/// use clab_keys_core::{KeyHasher, Pepper, HashCheck};
+/// # extern crate clab_keys_core as clab_keys;
+/// use clab_keys::{HashCheck, KeyHasher, Pepper};
 /// let pepper = Pepper::from_bytes(&[7u8; 32]).unwrap();
 /// let hasher = KeyHasher::hmac(1, pepper).unwrap();
 /// let stored = hasher.hash(b"clab_user_example");
@@ -132,9 +133,8 @@ pub struct KeyHasher {
 }
 
 impl KeyHasher {
-    /// Plain SHA-256, no pepper. Anyone with a copy of the database can then test guesses
-    /// offline; with 190-bit secrets that is still infeasible, but prefer [`KeyHasher::hmac`].
-    pub fn sha256() -> Self {
+    /// Plain SHA-256, no pepper: only through [`dangerous::sha256_hasher`](crate::dangerous::sha256_hasher).
+    pub(crate) fn sha256() -> Self {
         Self {
             current: HashVersion::SHA256,
             peppers: Vec::new(),
@@ -168,12 +168,10 @@ impl KeyHasher {
         Ok(self)
     }
 
-    /// Also accepts hashes stored as plain SHA-256 (version 0), re-hashing them with the
-    /// current pepper on use. This is the migration path from an existing SHA-256 key table;
-    /// leave it off otherwise, since it lets anyone who can write to the table forge keys
-    /// without knowing the pepper.
-    pub fn accept_unpeppered_sha256(mut self, accept: bool) -> Self {
-        self.accept_sha256 = accept || self.current == HashVersion::SHA256;
+    /// Also accepts plain SHA-256 hashes: only through
+    /// [`dangerous::accept_unpeppered_sha256`](crate::dangerous::accept_unpeppered_sha256).
+    pub(crate) fn accept_unpeppered_sha256(mut self) -> Self {
+        self.accept_sha256 = true;
         self
     }
 
@@ -217,22 +215,34 @@ impl KeyHasher {
 
     /// Checks a token against a stored hash in constant time.
     pub fn check(&self, token: &[u8], stored: &StoredHash) -> HashCheck {
-        match self.digest(stored.version, token) {
+        self.check_digest(token, &self.hash(token), stored)
+    }
+
+    /// Checks a token against a stored hash in constant time, given the token's hash under
+    /// the current version (`current`, from [`KeyHasher::hash`]), which a caller that needs
+    /// it anyway (as a cache key) computes once. The one place a match is decided.
+    pub(crate) fn check_digest(
+        &self,
+        token: &[u8],
+        current: &StoredHash,
+        stored: &StoredHash,
+    ) -> HashCheck {
+        let digest = if stored.version == current.version {
+            Some(current.digest)
+        } else {
+            self.digest(stored.version, token)
+        };
+        match digest {
             Some(d) if d.ct_eq(&stored.digest) => HashCheck::Match {
                 rehash: stored.version != self.current,
             },
             Some(_) => HashCheck::Mismatch,
             None => {
                 // Do the same work as a real check so an unknown version is not faster.
-                self.burn(token);
+                compare_with_dummy(&current.digest);
                 HashCheck::UnknownVersion
             }
         }
-    }
-
-    /// Does the work of one hash and one compare and discards the result.
-    fn burn(&self, token: &[u8]) {
-        compare_with_dummy(&self.hash(token).digest);
     }
 }
 

@@ -1,24 +1,27 @@
-//! The core of clab-keys: long-lived user API keys (`clab_user_…`) next to JWT sessions.
+//! The core of clab-keys: long-lived user API keys (`clab_user_…`) next to JWT sessions. It
+//! knows nothing of HTTP frameworks or ORMs; most applications depend on the facade crate
+//! `clab-keys` instead, which re-exports everything here under the same names.
 //!
-//! It knows nothing of HTTP frameworks or ORMs. It holds:
+//! Two layers, whose imports run one way:
 //!
-//! - the token [`format`](mod@format): generation from the OS CSPRNG, strict and total parsing, a CRC32
-//!   checksum checked before any store access, the published regular expression;
-//! - [`hash`]ing: HMAC-SHA256 with a versioned pepper (or plain SHA-256), constant-time compare;
-//! - the [`KeyStore`] trait and an in-memory [`MemoryStore`];
-//! - the [`KeyService`]: create (name, expiry, scopes, the per-user limit), list, revoke,
-//!   authenticate, and the `last_used_at` debounce;
-//! - the [`CredentialRouter`]: `Authorization` header parsing (RFC 9110/6750), API key or JWT,
-//!   and [`Rejection`]s that already know their status, challenge and JSON body;
-//! - the management endpoints of the HTTP contract, framework-neutral, in [`api`].
+//! - **keys** (below): the token format ([`TokenFormat`], [`KeyFormats`]), hashing with a
+//!   versioned pepper ([`KeyHasher`]), the [`KeyStore`] trait with [`MemoryStore`], and the
+//!   [`KeyService`] (create, list, revoke, and authenticate into a plain [`VerifiedKey`]);
+//! - **http** (above): `Authorization` header parsing, the [`CredentialRouter`] (API key or
+//!   JWT into a [`Principal`]), [`Rejection`]s that know their RFC 6750 answer, the
+//!   framework-neutral [`ApiResponse`], and the management endpoints ([`ManagementCall`]).
+//!
+//! Calls that step around a safeguard live in [`dangerous`]. The rules users rely on (format,
+//! hashing, service rules, the HTTP contract) are written down in the guide's contract chapter,
+//! `docs/contract.md`, which comments here cite as "contract §n".
 //!
 //! ```
+//! # extern crate clab_keys_core as clab_keys;
 //! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! use clab_keys_core::{CredentialRouter, KeyHasher, KeyService, MemoryStore, NewKey, Pepper, UserId};
+//! use clab_keys::{CredentialRouter, KeyHasher, KeyService, MemoryStore, NewKey, Pepper, UserId};
 //!
 //! let pepper = Pepper::from_base64("q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=").unwrap();
-//! let keys = KeyService::builder(MemoryStore::new())
-//!     .hasher(KeyHasher::hmac(1, pepper).unwrap())
+//! let keys = KeyService::builder(MemoryStore::new(), KeyHasher::hmac(1, pepper).unwrap())
 //!     .build()
 //!     .unwrap();
 //! let user = UserId::from(42_i64);
@@ -34,36 +37,40 @@
 //! ```
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-pub mod api;
-pub mod clock;
-pub mod credential;
-pub mod entropy;
+// The keys layer. Nothing here imports from `http`.
+mod clock;
+mod entropy;
 mod error;
-pub mod format;
-pub mod hash;
+mod format;
+mod hash;
 mod scope;
 mod secret;
-pub mod service;
-pub mod store;
+mod service;
+mod store;
 mod user;
 
-#[cfg(feature = "testing")]
-#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
-pub mod testing;
+// The http layer, over the keys layer.
+mod http;
 
-pub use clock::{Clock, SystemClock};
-pub use credential::{
-    ApiResponse, CredentialKind, CredentialRouter, JwtError, JwtIdentity, JwtVerifier, Principal,
-    Realm, Rejection, RejectionKind,
-};
+pub mod dangerous;
+
+pub use clock::{Clock, SystemClock, truncate_to_micros};
+pub use entropy::{Entropy, EntropyError, OsEntropy};
 pub use error::ConfigError;
-pub use format::{KeyFormats, KeyId, KeyPrefix, ParseError, TokenFormat};
-pub use hash::{HashCheck, HashVersion, KeyDigest, KeyHasher, StoredHash};
+pub use format::{KeyFormats, KeyId, KeyPrefix, ParseError, ParsedToken, TokenFormat};
+pub use hash::{DigestLengthError, HashCheck, HashVersion, KeyDigest, KeyHasher, StoredHash};
 pub use scope::{InvalidScopes, Scopes};
 pub use secret::{ApiKey, Pepper};
 pub use service::{
     AuthError, CacheConfig, CreateError, CreatedKey, InvalidReason, KeyInfo, KeyService,
-    KeyServiceBuilder, KeyServiceConfig, NewKey, RevokeError,
+    KeyServiceBuilder, KeyServiceConfig, MAX_NAME_CHARS, NewKey, RevokeError, VerifiedKey,
 };
 pub use store::{InsertOutcome, KeyRecord, KeyStore, MemoryStore, RevokeOutcome, StoreError};
 pub use user::{InvalidUserId, UserId};
+
+pub use http::{
+    ApiResponse, BearerOutcome, BodyBuffer, CredentialKind, CredentialRouter, JwtError,
+    JwtIdentity, JwtVerifier, KeyRoute, MANAGEMENT_PATH, MAX_BEARER_LEN, MAX_BODY_LEN,
+    ManagementCall, Principal, Realm, Rejection, RejectionKind, key_info_json, looks_like_jwt,
+    parse_authorization, rfc3339,
+};

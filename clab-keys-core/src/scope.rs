@@ -24,7 +24,8 @@ impl Scopes {
     /// Validates a list of scope names, keeping the first occurrence of each.
     ///
     /// ```
-    /// use clab_keys_core::Scopes;
+    /// # extern crate clab_keys_core as clab_keys;
+    /// use clab_keys::Scopes;
     /// let s = Scopes::new(["projects:read", "projects:read", "runs:write"]).unwrap();
     /// assert_eq!(s.to_string(), "projects:read runs:write");
     /// assert!(Scopes::new(["has space"]).is_err());

@@ -12,7 +12,8 @@ use crate::error::ConfigError;
 /// A plaintext API key, as returned once at creation.
 ///
 /// ```
-/// use clab_keys_core::{entropy::OsEntropy, TokenFormat};
+/// # extern crate clab_keys_core as clab_keys;
+/// use clab_keys::{OsEntropy, TokenFormat};
 /// let (_id, key) = TokenFormat::default().generate(&OsEntropy).unwrap();
 /// assert!(key.expose_secret().starts_with("clab_user_"));
 /// assert!(!format!("{key:?}").contains(key.expose_secret()));
@@ -47,7 +48,8 @@ impl Pepper {
     /// ignored), as given in configuration.
     ///
     /// ```
-    /// use clab_keys_core::Pepper;
+    /// # extern crate clab_keys_core as clab_keys;
+    /// use clab_keys::Pepper;
     /// assert!(Pepper::from_base64("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=").is_ok());
     /// assert!(Pepper::from_base64("c2hvcnQ=").is_err());
     /// ```
@@ -89,9 +91,9 @@ impl Pepper {
     ///
     /// Returns [`crate::entropy::EntropyError`] when the OS random source fails.
     pub fn generate() -> Result<(Self, SecretString), crate::entropy::EntropyError> {
-        use crate::entropy::{Entropy as _, EntropyPurpose, OsEntropy};
+        use crate::entropy::{Entropy as _, OsEntropy};
         let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
-        OsEntropy.fill(EntropyPurpose::Secret, &mut bytes[..])?;
+        OsEntropy.fill(&mut bytes[..])?;
         let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes[..]);
         Ok((
             Self(SecretBox::new(bytes[..].into())),

@@ -7,7 +7,8 @@ use std::str::FromStr;
 /// The id of the user a key belongs to, in its canonical text form.
 ///
 /// ```
-/// use clab_keys_core::UserId;
+/// # extern crate clab_keys_core as clab_keys;
+/// use clab_keys::UserId;
 /// let id = UserId::from(42_i64);
 /// assert_eq!(id.as_str(), "42");
 /// assert_eq!(id.parse::<i64>().ok(), Some(42));

@@ -9,12 +9,12 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
-use clab_keys_core::testing::ManualClock;
-use clab_keys_core::testing::conformance::forge_secret;
 use clab_keys_core::{
     CacheConfig, CredentialRouter, KeyHasher, KeyService, KeyServiceConfig, MemoryStore, NewKey,
     Pepper, UserId,
 };
+use clab_keys_testing::ManualClock;
+use clab_keys_testing::conformance::forge_secret;
 use time::Duration;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
@@ -105,10 +105,9 @@ fn hasher(version: u16) -> KeyHasher {
 }
 
 fn service(clock: &ManualClock, store: &MemoryStore, cache: Option<CacheConfig>) -> KeyService {
-    KeyService::builder(store.clone())
+    KeyService::builder(store.clone(), hasher(1))
         .clock(clock.clone())
-        .hasher(hasher(1))
-        .config(KeyServiceConfig::default().inline_writes(true).cache(cache))
+        .config(KeyServiceConfig::default().cache(cache))
         .build()
         .unwrap()
 }
@@ -216,9 +215,8 @@ async fn failures_name_the_reason_key_and_user_where_known() {
         .expose_secret()
         .to_owned();
     // A key hashed with pepper version 9, which the service does not know.
-    let foreign = KeyService::builder(store.clone())
+    let foreign = KeyService::builder(store.clone(), hasher(9))
         .clock(clock.clone())
-        .hasher(hasher(9))
         .build()
         .unwrap()
         .create(&user, NewKey::new("foreign"))
@@ -230,15 +228,18 @@ async fn failures_name_the_reason_key_and_user_where_known() {
     clock.advance(Duration::hours(2));
 
     // An unknown id: one made from the key by changing its id, with a valid checksum.
-    let other = KeyService::builder(MemoryStore::new())
-        .build()
-        .unwrap()
-        .create(&user, NewKey::new("elsewhere"))
-        .await
-        .unwrap()
-        .token
-        .expose_secret()
-        .to_owned();
+    let other = KeyService::builder(
+        MemoryStore::new(),
+        clab_keys_core::dangerous::sha256_hasher(),
+    )
+    .build()
+    .unwrap()
+    .create(&user, NewKey::new("elsewhere"))
+    .await
+    .unwrap()
+    .token
+    .expose_secret()
+    .to_owned();
 
     let cases = [
         (forge_secret(&key), "mismatch", Some("1")),

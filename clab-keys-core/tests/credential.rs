@@ -2,7 +2,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use clab_keys_core::credential::{
+use clab_keys_core::{
     BearerOutcome, MAX_BEARER_LEN, Realm, Rejection, RejectionKind, looks_like_jwt,
     parse_authorization,
 };

@@ -2,10 +2,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use clab_keys_core::entropy::OsEntropy;
-use clab_keys_core::format::{BODY_LEN, MAX_TOKEN_LEN, SECRET_ENTROPY_BITS, SECRET_LEN};
+use clab_keys_core::OsEntropy;
 use clab_keys_core::{ConfigError, KeyFormats, KeyPrefix, ParseError, TokenFormat};
 use proptest::prelude::*;
+
+const BODY_LEN: usize = TokenFormat::BODY_LEN;
+const MAX_TOKEN_LEN: usize = TokenFormat::MAX_TOKEN_LEN;
+const SECRET_ENTROPY_BITS: u32 = TokenFormat::SECRET_ENTROPY_BITS;
+const SECRET_LEN: usize = TokenFormat::SECRET_LEN;
 
 const BASE62: &[u8] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 

@@ -6,12 +6,12 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use clab_keys_core::testing::conformance::forge_secret;
-use clab_keys_core::testing::{FailingStore, ManualClock, RecordingStore};
 use clab_keys_core::{
     AuthError, CreateError, CredentialRouter, InvalidReason, KeyHasher, KeyService,
     KeyServiceConfig, KeyStore, MemoryStore, NewKey, Pepper, UserId,
 };
+use clab_keys_testing::conformance::forge_secret;
+use clab_keys_testing::{FailingStore, ManualClock, RecordingStore};
 use time::Duration;
 
 fn user() -> UserId {
@@ -19,9 +19,9 @@ fn user() -> UserId {
 }
 
 fn service(store: Arc<dyn KeyStore>, clock: &ManualClock) -> KeyService {
-    KeyService::builder_shared(store)
+    KeyService::builder_shared(store, clab_keys_core::dangerous::sha256_hasher())
         .clock(clock.clone())
-        .config(KeyServiceConfig::default().inline_writes(true))
+        .config(KeyServiceConfig::default())
         .build()
         .unwrap()
 }
@@ -79,7 +79,7 @@ async fn unknown_id_and_wrong_secret_look_the_same_outside() {
         .authenticate(forge_secret(&t).as_bytes())
         .await
         .unwrap_err();
-    let unknown_token = clab_keys_core::testing::http_table::unknown_key();
+    let unknown_token = clab_keys_testing::http_table::unknown_key();
     let unknown = svc
         .authenticate(unknown_token.as_bytes())
         .await
@@ -118,11 +118,14 @@ async fn names_are_trimmed_and_validated() {
 #[tokio::test]
 async fn expiry_must_be_future_and_within_the_maximum() {
     let clock = ManualClock::fixed();
-    let svc = KeyService::builder(MemoryStore::new())
-        .clock(clock.clone())
-        .config(KeyServiceConfig::default().max_lifetime(Some(Duration::days(90))))
-        .build()
-        .unwrap();
+    let svc = KeyService::builder(
+        MemoryStore::new(),
+        clab_keys_core::dangerous::sha256_hasher(),
+    )
+    .clock(clock.clone())
+    .config(KeyServiceConfig::default().max_lifetime(Some(Duration::days(90))))
+    .build()
+    .unwrap();
     use clab_keys_core::Clock as _;
     let now = clock.now();
     for new in [
@@ -228,7 +231,9 @@ async fn failing_last_used_write_never_changes_the_result() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn background_writes_finish_before_flush_returns() {
     let store = MemoryStore::new();
-    let svc = KeyService::builder(store.clone()).build().unwrap();
+    let svc = KeyService::builder(store.clone(), clab_keys_core::dangerous::sha256_hasher())
+        .build()
+        .unwrap();
     let created = svc.create(&user(), NewKey::new("k")).await.unwrap();
     svc.authenticate(created.token.expose_secret().as_bytes())
         .await
@@ -247,8 +252,7 @@ async fn secrets_redact_themselves() {
     assert_eq!(format!("{pepper:?}"), "Pepper([REDACTED])");
     let hasher = KeyHasher::hmac(3, pepper).unwrap();
     assert!(!format!("{hasher:?}").contains("aaaa"));
-    let svc = KeyService::builder(MemoryStore::new())
-        .hasher(hasher)
+    let svc = KeyService::builder(MemoryStore::new(), hasher)
         .build()
         .unwrap();
     let created = svc.create(&user(), NewKey::new("k")).await.unwrap();
@@ -272,7 +276,7 @@ async fn secrets_redact_themselves() {
     ] {
         assert!(!text.contains(secret), "secret leaked in {text}");
     }
-    let stored = KeyHasher::sha256().hash(token.as_bytes());
+    let stored = clab_keys_core::dangerous::sha256_hasher().hash(token.as_bytes());
     assert_eq!(format!("{:?}", stored.digest), "KeyDigest([REDACTED])");
 }
 
@@ -315,24 +319,22 @@ async fn unpeppered_sha256_rows_verify_only_when_accepted() {
         .expose_secret()
         .to_owned();
     let pepper = || Pepper::from_bytes(&[9; 32]).unwrap();
-    let strict = KeyService::builder(store.clone())
-        .hasher(KeyHasher::hmac(1, pepper()).unwrap())
+    let strict = KeyService::builder(store.clone(), KeyHasher::hmac(1, pepper()).unwrap())
         .build()
         .unwrap();
     assert!(matches!(
         strict.authenticate(t.as_bytes()).await,
         Err(AuthError::Invalid(InvalidReason::UnknownHashVersion))
     ));
-    let migrating = KeyService::builder(store.clone())
-        .hasher(
-            KeyHasher::hmac(1, pepper())
-                .unwrap()
-                .accept_unpeppered_sha256(true),
-        )
-        .config(KeyServiceConfig::default().inline_writes(true))
-        .build()
-        .unwrap();
+    let migrating = KeyService::builder(
+        store.clone(),
+        clab_keys_core::dangerous::accept_unpeppered_sha256(KeyHasher::hmac(1, pepper()).unwrap()),
+    )
+    .config(KeyServiceConfig::default())
+    .build()
+    .unwrap();
     migrating.authenticate(t.as_bytes()).await.unwrap();
+    migrating.flush().await;
     assert!(
         strict.authenticate(t.as_bytes()).await.is_ok(),
         "re-hashed with the pepper"
@@ -345,13 +347,9 @@ async fn cache_hits_skip_the_store_and_revocation_evicts() {
     let recording = RecordingStore::new(Arc::new(MemoryStore::new()));
     let counts = recording.counts();
     let clock = ManualClock::fixed();
-    let svc = KeyService::builder(recording)
+    let svc = KeyService::builder(recording, clab_keys_core::dangerous::sha256_hasher())
         .clock(clock.clone())
-        .config(
-            KeyServiceConfig::default()
-                .inline_writes(true)
-                .cache(Some(CacheConfig::default())),
-        )
+        .config(KeyServiceConfig::default().cache(Some(CacheConfig::default())))
         .build()
         .unwrap();
     let created = svc
@@ -403,7 +401,7 @@ async fn cache_entries_expire_after_the_ttl() {
     use clab_keys_core::CacheConfig;
     let store = MemoryStore::new();
     let clock = ManualClock::fixed();
-    let cached = KeyService::builder(store.clone())
+    let cached = KeyService::builder(store.clone(), clab_keys_core::dangerous::sha256_hasher())
         .clock(clock.clone())
         .config(
             KeyServiceConfig::default()
@@ -438,7 +436,9 @@ fn flush_does_not_wait_for_tasks_whose_runtime_stopped() {
     // A background write spawned on a runtime that is then shut down (as actix-web does with
     // each worker's runtime) must not make `flush` wait for ever.
     let blocked = FailingStore::new(Arc::new(MemoryStore::new()));
-    let svc = KeyService::builder(blocked.clone()).build().unwrap();
+    let svc = KeyService::builder(blocked.clone(), clab_keys_core::dangerous::sha256_hasher())
+        .build()
+        .unwrap();
     let worker = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Notify;
 
+use crate::clock::within_window;
 use crate::format::{KeyId, KeyIdMap};
 
 /// Runs futures on the current tokio runtime when there is one (and inline when there is
@@ -18,16 +19,11 @@ pub(crate) struct Background {
 }
 
 impl Background {
-    pub(crate) async fn run<F>(&self, inline: bool, fut: F)
+    pub(crate) async fn run<F>(&self, fut: F)
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let handle = if inline {
-            None
-        } else {
-            tokio::runtime::Handle::try_current().ok()
-        };
-        match handle {
+        match tokio::runtime::Handle::try_current().ok() {
             Some(handle) => {
                 let guard = InFlight::enter(self.in_flight.clone());
                 handle.spawn(async move {
@@ -102,8 +98,7 @@ impl TouchGuard {
     pub(crate) fn due(&self, key: KeyId, now: OffsetDateTime) -> bool {
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(t) = last.get(&key)
-            && now - *t < self.window
-            && now >= *t
+            && within_window(*t, now, self.window)
         {
             return false;
         }

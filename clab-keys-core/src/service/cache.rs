@@ -11,7 +11,7 @@ use std::sync::RwLock;
 
 use time::{Duration, OffsetDateTime};
 
-use crate::credential::Principal;
+use super::VerifiedKey;
 use crate::format::{KeyId, KeyIdHasher};
 
 /// Digests are HMAC outputs, uniformly random, and only valid keys are inserted.
@@ -51,10 +51,8 @@ impl CacheConfig {
 }
 
 #[derive(Debug, Clone)]
-pub(crate) struct Entry {
-    pub(crate) principal: Principal,
-    pub(crate) key_id: KeyId,
-    pub(crate) expires_at: Option<OffsetDateTime>,
+struct Entry {
+    key: VerifiedKey,
     cached_at: OffsetDateTime,
 }
 
@@ -73,20 +71,14 @@ impl VerificationCache {
     }
 
     /// A fresh entry for `digest`, if any. Entries past their TTL are ignored.
-    pub(crate) fn get(&self, digest: &[u8; 32], now: OffsetDateTime) -> Option<Entry> {
+    pub(crate) fn get(&self, digest: &[u8; 32], now: OffsetDateTime) -> Option<VerifiedKey> {
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         let entry = entries.get(digest)?;
-        (now - entry.cached_at < self.config.ttl && now >= entry.cached_at).then(|| entry.clone())
+        (now - entry.cached_at < self.config.ttl && now >= entry.cached_at)
+            .then(|| entry.key.clone())
     }
 
-    pub(crate) fn insert(
-        &self,
-        digest: [u8; 32],
-        principal: Principal,
-        key_id: KeyId,
-        expires_at: Option<OffsetDateTime>,
-        now: OffsetDateTime,
-    ) {
+    pub(crate) fn insert(&self, digest: [u8; 32], key: VerifiedKey, now: OffsetDateTime) {
         if self.config.capacity == 0 {
             return;
         }
@@ -101,9 +93,7 @@ impl VerificationCache {
         entries.insert(
             digest,
             Entry {
-                principal,
-                key_id,
-                expires_at,
+                key,
                 cached_at: now,
             },
         );
@@ -112,6 +102,6 @@ impl VerificationCache {
     /// Drops every entry of `key_id` (after a revocation in this process).
     pub(crate) fn evict(&self, key_id: &KeyId) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        entries.retain(|_, e| &e.key_id != key_id);
+        entries.retain(|_, e| &e.key.key_id != key_id);
     }
 }

@@ -9,7 +9,8 @@ use crate::error::ConfigError;
 /// Limits and windows of the key service.
 ///
 /// ```
-/// use clab_keys_core::KeyServiceConfig;
+/// # extern crate clab_keys_core as clab_keys;
+/// use clab_keys::KeyServiceConfig;
 /// let config = KeyServiceConfig::default()
 ///     .max_active_keys(5)
 ///     .max_lifetime(Some(time::Duration::days(90)));
@@ -25,9 +26,6 @@ pub struct KeyServiceConfig {
     pub max_lifetime: Option<Duration>,
     /// `last_used_at` is written at most once per key per window. Default 60 seconds.
     pub last_used_window: Duration,
-    /// Write `last_used_at` and re-hashes inside the request instead of on a spawned task.
-    /// Default `false`; tests that count writes may turn it on.
-    pub inline_writes: bool,
     /// The verification cache; `None` (the default) consults the store on every request.
     /// See [`CacheConfig`] for the revocation window it implies across processes.
     pub cache: Option<CacheConfig>,
@@ -39,7 +37,6 @@ impl Default for KeyServiceConfig {
             max_active_keys: 10,
             max_lifetime: None,
             last_used_window: Duration::seconds(60),
-            inline_writes: false,
             cache: None,
         }
     }
@@ -61,12 +58,6 @@ impl KeyServiceConfig {
     /// Sets [`KeyServiceConfig::last_used_window`].
     pub fn last_used_window(mut self, window: Duration) -> Self {
         self.last_used_window = window;
-        self
-    }
-
-    /// Sets [`KeyServiceConfig::inline_writes`].
-    pub fn inline_writes(mut self, inline: bool) -> Self {
-        self.inline_writes = inline;
         self
     }
 
@@ -133,7 +124,8 @@ pub(crate) fn validate_name(name: &str) -> Result<String, CreateError> {
 /// What to create: a name, an optional expiry, optional scopes.
 ///
 /// ```
-/// use clab_keys_core::NewKey;
+/// # extern crate clab_keys_core as clab_keys;
+/// use clab_keys::NewKey;
 /// let new = NewKey::new("CI runner")
 ///     .expires_in(time::Duration::days(30))
 ///     .scopes(["projects:read"]);

@@ -10,12 +10,11 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use crate::clock::{Clock, SystemClock};
-use crate::credential::Principal;
+use crate::clock::{Clock, SystemClock, within_window};
 use crate::entropy::{Entropy, OsEntropy};
 use crate::error::ConfigError;
-use crate::format::{KeyFormats, KeyId};
-use crate::hash::{HashCheck, KeyHasher, compare_with_dummy};
+use crate::format::{KeyFormats, KeyId, ParseError, ParsedToken};
+use crate::hash::{HashCheck, KeyHasher, StoredHash, compare_with_dummy};
 use crate::scope::Scopes;
 use crate::secret::ApiKey;
 use crate::store::{InsertOutcome, KeyRecord, KeyStore, RevokeOutcome, StoreError};
@@ -24,6 +23,7 @@ use crate::user::UserId;
 use background::{Background, TouchGuard};
 pub use cache::CacheConfig;
 use cache::VerificationCache;
+pub use config::MAX_NAME_CHARS;
 pub use config::{KeyServiceConfig, NewKey};
 pub use errors::{AuthError, CreateError, InvalidReason, RevokeError};
 
@@ -31,16 +31,24 @@ pub use errors::{AuthError, CreateError, InvalidReason, RevokeError};
 /// attempt is already rare.
 const INSERT_ATTEMPTS: usize = 8;
 
-/// The key service. Cheap to clone (one `Arc`); share one per application.
+/// The key service: creates, lists, revokes and verifies keys over a [`KeyStore`]. Cheap to
+/// clone (one `Arc`); share one per application.
+///
+/// The hasher is a required, explicit choice: HMAC-SHA256 with a pepper from configuration.
 ///
 /// ```
+/// # extern crate clab_keys_core as clab_keys;
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// use clab_keys_core::{KeyService, MemoryStore, NewKey, UserId};
-/// let service = KeyService::builder(MemoryStore::new()).build().unwrap();
+/// use clab_keys::{KeyHasher, KeyService, MemoryStore, NewKey, Pepper, UserId};
+/// // In production, the pepper comes from configuration (base64, at least 32 bytes).
+/// let pepper = Pepper::from_base64("q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=").unwrap();
+/// let service = KeyService::builder(MemoryStore::new(), KeyHasher::hmac(1, pepper).unwrap())
+///     .build()
+///     .unwrap();
 /// let user = UserId::from(7_i64);
 /// let created = service.create(&user, NewKey::new("laptop")).await.unwrap();
-/// let principal = service.authenticate(created.token.expose_secret().as_bytes()).await.unwrap();
-/// assert_eq!(principal.user_id(), &user);
+/// let key = service.authenticate(created.token.expose_secret().as_bytes()).await.unwrap();
+/// assert_eq!(key.user_id, user);
 /// # });
 /// ```
 #[derive(Debug, Clone)]
@@ -61,7 +69,7 @@ struct Inner {
     cache: Option<VerificationCache>,
 }
 
-/// Builds a [`KeyService`]. Every setting has a default except the store.
+/// Builds a [`KeyService`]. Every setting has a default except the store and the hasher.
 #[derive(Debug)]
 pub struct KeyServiceBuilder {
     store: Arc<dyn KeyStore>,
@@ -76,13 +84,6 @@ impl KeyServiceBuilder {
     /// The accepted token formats; the first issues new keys. Default: `clab_user_` only.
     pub fn formats(mut self, formats: KeyFormats) -> Self {
         self.formats = formats;
-        self
-    }
-
-    /// The hasher. Default: plain SHA-256 ([`KeyHasher::sha256`]); production apps should
-    /// configure a pepper with [`KeyHasher::hmac`].
-    pub fn hasher(mut self, hasher: KeyHasher) -> Self {
-        self.hasher = hasher;
         self
     }
 
@@ -128,17 +129,17 @@ impl KeyServiceBuilder {
 }
 
 impl KeyService {
-    /// Starts building a service over `store`.
-    pub fn builder(store: impl KeyStore) -> KeyServiceBuilder {
-        Self::builder_shared(Arc::new(store))
+    /// Starts building a service over `store`, hashing with `hasher` (see [`KeyHasher::hmac`]).
+    pub fn builder(store: impl KeyStore, hasher: KeyHasher) -> KeyServiceBuilder {
+        Self::builder_shared(Arc::new(store), hasher)
     }
 
     /// Starts building a service over a store that is already shared.
-    pub fn builder_shared(store: Arc<dyn KeyStore>) -> KeyServiceBuilder {
+    pub fn builder_shared(store: Arc<dyn KeyStore>, hasher: KeyHasher) -> KeyServiceBuilder {
         KeyServiceBuilder {
             store,
             formats: KeyFormats::default(),
-            hasher: KeyHasher::sha256(),
+            hasher,
             clock: Arc::new(SystemClock),
             entropy: Arc::new(OsEntropy),
             config: KeyServiceConfig::default(),
@@ -268,68 +269,97 @@ impl KeyService {
     ///
     /// [`AuthError::Malformed`] (store untouched), [`AuthError::Invalid`] (same outward error
     /// for every reason), [`AuthError::Unavailable`] when the store fails (fail closed).
-    pub async fn authenticate(&self, token: &[u8]) -> Result<Principal, AuthError> {
-        let inner = &*self.inner;
-        let parsed = match inner.formats.parse(token) {
-            Ok(parsed) => parsed,
-            Err(e) => {
-                // Nothing of the input is logged: it was not validated.
-                tracing::info!(
-                    target: "clab_keys::audit",
-                    event = "authn_token_fail",
-                    reason = if e == crate::ParseError::ChecksumMismatch { "checksum" } else { "malformed" },
-                    "api key rejected"
-                );
-                return Err(AuthError::Malformed(e));
-            }
-        };
+    pub async fn authenticate(&self, token: &[u8]) -> Result<VerifiedKey, AuthError> {
+        let parsed = self.parse(token)?;
         let key_id = parsed.key_id();
-        let now = inner.clock.now();
+        let now = self.inner.clock.now();
         // The digest under the current pepper: the cache key, and the stored hash of every key
         // not awaiting a re-hash, so one HMAC serves both.
-        let current = inner.hasher.hash(parsed.expose_token());
-        if let Some(entry) = inner
+        let current = self.inner.hasher.hash(parsed.expose_token());
+        if let Some(key) = self.cached(&current, now)? {
+            self.record_use(key_id, now).await;
+            return Ok(key);
+        }
+        let record = self.look_up(key_id, &current).await?;
+        let rehash = self.verify(&parsed, &current, &record, now)?;
+        let key = VerifiedKey::from(&record);
+        self.effects(&record, current, rehash, now).await;
+        if let Some(cache) = &self.inner.cache {
+            cache.insert(*current.digest.as_bytes(), key.clone(), now);
+        }
+        Ok(key)
+    }
+
+    /// Step 1: the token's format and checksum, before anything else is touched.
+    fn parse<'t>(&self, token: &'t [u8]) -> Result<ParsedToken<'t>, AuthError> {
+        self.inner.formats.parse(token).map_err(|e| {
+            // Nothing of the input is logged: it was not validated.
+            tracing::info!(
+                target: "clab_keys::audit",
+                event = "authn_token_fail",
+                reason = if e == ParseError::ChecksumMismatch { "checksum" } else { "malformed" },
+                "api key rejected"
+            );
+            AuthError::Malformed(e)
+        })
+    }
+
+    /// A fresh verification of the same token from the cache, re-checked against the clock.
+    fn cached(
+        &self,
+        current: &StoredHash,
+        now: OffsetDateTime,
+    ) -> Result<Option<VerifiedKey>, AuthError> {
+        let Some(key) = self
+            .inner
             .cache
             .as_ref()
             .and_then(|c| c.get(current.digest.as_bytes(), now))
-        {
-            if entry.expires_at.is_some_and(|e| now >= e) {
-                let user = entry.principal.user_id();
-                return Err(fail(key_id, Some(user), InvalidReason::Expired));
-            }
-            self.record_use(key_id, now).await;
-            return Ok(entry.principal);
-        }
-        let Some(record) = inner
-            .store
-            .find(&key_id)
-            .await
-            .map_err(AuthError::Unavailable)?
         else {
-            // Same work as a wrong secret: one hash (above) and one compare.
-            compare_with_dummy(&current.digest);
-            return Err(fail(key_id, None, InvalidReason::Unknown));
+            return Ok(None);
         };
-        let check = if record.hash.version == current.version {
-            if current.digest.ct_eq(&record.hash.digest) {
-                HashCheck::Match { rehash: false }
-            } else {
-                HashCheck::Mismatch
+        if key.expires_at.is_some_and(|e| now >= e) {
+            return Err(fail(key.key_id, Some(&key.user_id), InvalidReason::Expired));
+        }
+        Ok(Some(key))
+    }
+
+    /// Step 2: the stored row of the key id. An unknown id does the compare a wrong secret
+    /// does, so both cost the same.
+    async fn look_up(&self, key_id: KeyId, current: &StoredHash) -> Result<KeyRecord, AuthError> {
+        match self.inner.store.find(&key_id).await {
+            Ok(Some(record)) => Ok(record),
+            Ok(None) => {
+                compare_with_dummy(&current.digest);
+                Err(fail(key_id, None, InvalidReason::Unknown))
             }
-        } else {
-            inner.hasher.check(parsed.expose_token(), &record.hash)
-        };
-        let rehash = match check {
-            HashCheck::Match { rehash } => rehash,
-            HashCheck::UnknownVersion => {
-                return Err(fail(
-                    key_id,
-                    Some(&record.user_id),
-                    InvalidReason::UnknownHashVersion,
-                ));
-            }
-            _ => return Err(fail(key_id, Some(&record.user_id), InvalidReason::Mismatch)),
-        };
+            Err(e) => Err(AuthError::Unavailable(e)),
+        }
+    }
+
+    /// Step 3: the hash (in constant time), then the key's status. Returns whether the stored
+    /// hash should be replaced by one under the current pepper.
+    fn verify(
+        &self,
+        parsed: &ParsedToken<'_>,
+        current: &StoredHash,
+        record: &KeyRecord,
+        now: OffsetDateTime,
+    ) -> Result<bool, AuthError> {
+        let key_id = record.key_id;
+        let rehash =
+            match self
+                .inner
+                .hasher
+                .check_digest(parsed.expose_token(), current, &record.hash)
+            {
+                HashCheck::Match { rehash } => rehash,
+                HashCheck::UnknownVersion => {
+                    let reason = InvalidReason::UnknownHashVersion;
+                    return Err(fail(key_id, Some(&record.user_id), reason));
+                }
+                _ => return Err(fail(key_id, Some(&record.user_id), InvalidReason::Mismatch)),
+            };
         // Status checks come only after the digest matched: only the real holder learns them.
         if record.revoked_at.is_some() {
             tracing::warn!(
@@ -344,42 +374,44 @@ impl KeyService {
         if record.is_expired(now) {
             return Err(fail(key_id, Some(&record.user_id), InvalidReason::Expired));
         }
+        Ok(rehash)
+    }
+
+    /// Step 4: the writes a successful verification causes, off the critical path: the
+    /// re-hash under the current pepper, and `last_used_at` when the row shows none within
+    /// the window (only then is the in-process guard, a lock, consulted).
+    async fn effects(
+        &self,
+        record: &KeyRecord,
+        current: StoredHash,
+        rehash: bool,
+        now: OffsetDateTime,
+    ) {
+        let key_id = record.key_id;
         if rehash {
-            let store = inner.store.clone();
+            let store = self.inner.store.clone();
             let old = record.hash;
-            inner
+            self.inner
                 .background
-                .run(inner.config.inline_writes, async move {
+                .run(async move {
                     if let Err(e) = store.replace_hash(&key_id, &old, &current).await {
                         tracing::warn!(target: "clab_keys", key_id = %key_id, error = %e, "re-hashing api key failed");
                     }
                 })
                 .await;
         }
-        // The row itself says whether a write is due; only then is the in-process guard (a lock)
-        // consulted, so a key in steady use costs no lock here.
-        let window = inner.touches.window();
+        let window = self.inner.touches.window();
         if !record
             .last_used_at
-            .is_some_and(|t| now >= t && now - t < window)
+            .is_some_and(|t| within_window(t, now, window))
         {
             self.record_use(key_id, now).await;
         }
-        let principal = Principal::from_key(&record);
-        if let Some(cache) = &inner.cache {
-            cache.insert(
-                *current.digest.as_bytes(),
-                principal.clone(),
-                key_id,
-                record.expires_at,
-                now,
-            );
-        }
-        Ok(principal)
     }
 
     /// Writes `last_used_at` when this process has not done so for the key within the window;
-    /// off the critical path unless configured inline. A failed write never changes a result.
+    /// off the critical path (on the current tokio runtime; [`KeyService::flush`] waits for
+    /// it). A failed write never changes a result.
     async fn record_use(&self, key_id: KeyId, now: OffsetDateTime) {
         let inner = &*self.inner;
         if !inner.touches.due(key_id, now) {
@@ -389,7 +421,7 @@ impl KeyService {
         let cutoff = now - inner.touches.window();
         inner
             .background
-            .run(inner.config.inline_writes, async move {
+            .run(async move {
                 if let Err(e) = store.touch(&key_id, now, cutoff).await {
                     tracing::warn!(target: "clab_keys", key_id = %key_id, error = %e, "recording last_used_at failed");
                 }
@@ -414,6 +446,32 @@ fn fail(key_id: KeyId, user: Option<&UserId>, reason: InvalidReason) -> AuthErro
         "api key rejected"
     );
     AuthError::Invalid(reason)
+}
+
+/// A key that passed verification: what the key service vouches for. The HTTP layer turns
+/// it into a [`Principal`](crate::Principal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct VerifiedKey {
+    /// The owner.
+    pub user_id: UserId,
+    /// The public key id.
+    pub key_id: KeyId,
+    /// The scopes the key is limited to; empty means unrestricted.
+    pub scopes: Scopes,
+    /// When the key expires, if ever.
+    pub expires_at: Option<OffsetDateTime>,
+}
+
+impl From<&KeyRecord> for VerifiedKey {
+    fn from(record: &KeyRecord) -> Self {
+        Self {
+            user_id: record.user_id.clone(),
+            key_id: record.key_id,
+            scopes: record.scopes.clone(),
+            expires_at: record.expires_at,
+        }
+    }
 }
 
 /// A newly created key: its plaintext token (shown once) and its metadata.

@@ -5,12 +5,12 @@ use std::sync::{Arc, Mutex};
 
 use time::{Duration, OffsetDateTime};
 
-use crate::clock::{Clock, truncate_to_micros};
-use crate::entropy::{Entropy, EntropyError, EntropyPurpose, OsEntropy};
-use crate::format::KeyId;
-use crate::hash::StoredHash;
-use crate::store::{InsertOutcome, KeyRecord, KeyStore, RevokeOutcome, StoreError};
-use crate::user::UserId;
+use clab_keys_core::KeyId;
+use clab_keys_core::StoredHash;
+use clab_keys_core::UserId;
+use clab_keys_core::{Clock, truncate_to_micros};
+use clab_keys_core::{Entropy, EntropyError, OsEntropy};
+use clab_keys_core::{InsertOutcome, KeyRecord, KeyStore, RevokeOutcome, StoreError};
 
 /// A clock that only moves when told to. Clones share the same time.
 #[derive(Debug, Clone)]
@@ -40,34 +40,34 @@ impl Clock for ManualClock {
     }
 }
 
-/// Entropy that makes the first `repeats` key ids identical (all `0`), then defers to the OS.
-/// Used to force key id collisions.
+/// Entropy that makes the first `repeats` tokens identical (all `0`: key id `00000000`), then
+/// defers to the OS. Used to force key id collisions. A token takes two fills of the source
+/// (its key id, then its secret), and zero bytes are never discarded by the sampling.
 #[derive(Debug, Clone)]
 pub struct ScriptedEntropy {
     remaining: Arc<AtomicUsize>,
 }
 
 impl ScriptedEntropy {
-    /// The first `repeats` key ids generated will all be `00000000`.
+    /// The first `repeats` tokens generated will all have the key id `00000000`.
     pub fn repeat_key_id(repeats: usize) -> Self {
         Self {
-            remaining: Arc::new(AtomicUsize::new(repeats)),
+            remaining: Arc::new(AtomicUsize::new(repeats * 2)),
         }
     }
 }
 
 impl Entropy for ScriptedEntropy {
-    fn fill(&self, purpose: EntropyPurpose, dest: &mut [u8]) -> Result<(), EntropyError> {
-        if purpose == EntropyPurpose::KeyId
-            && self
-                .remaining
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
-                .is_ok()
+    fn fill(&self, dest: &mut [u8]) -> Result<(), EntropyError> {
+        if self
+            .remaining
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
         {
             dest.fill(0);
             return Ok(());
         }
-        OsEntropy.fill(purpose, dest)
+        OsEntropy.fill(dest)
     }
 }
 

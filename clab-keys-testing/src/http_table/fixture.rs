@@ -5,14 +5,14 @@ use std::sync::Arc;
 
 use time::Duration;
 
-use crate::credential::{CredentialRouter, JwtError, JwtIdentity, JwtVerifier, Realm};
-use crate::format::{BODY_LEN, CHECKSUM_LEN, checksum};
-use crate::hash::KeyHasher;
-use crate::secret::Pepper;
-use crate::service::{KeyService, KeyServiceConfig, NewKey};
-use crate::store::{KeyStore, MemoryStore};
-use crate::testing::{FailingStore, ManualClock};
-use crate::user::UserId;
+use crate::{FailingStore, ManualClock};
+use clab_keys_core::KeyHasher;
+use clab_keys_core::Pepper;
+use clab_keys_core::TokenFormat;
+use clab_keys_core::UserId;
+use clab_keys_core::{CredentialRouter, JwtError, JwtIdentity, JwtVerifier, Realm};
+use clab_keys_core::{KeyService, NewKey};
+use clab_keys_core::{KeyStore, MemoryStore};
 
 /// A well-formed (JWS-shaped) token the stand-in verifier accepts for user 1.
 pub const JWT_USER1: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.dXNlci0xLXNpZ25hdHVyZQ";
@@ -80,10 +80,8 @@ impl Fixture {
         let store = FailingStore::new(Arc::new(MemoryStore::new()) as Arc<dyn KeyStore>);
         let pepper = must(Pepper::from_bytes(&[0x42; 32]), "pepper");
         let keys = must(
-            KeyService::builder(store.clone())
+            KeyService::builder(store.clone(), must(KeyHasher::hmac(1, pepper), "hasher"))
                 .clock(clock.clone())
-                .hasher(must(KeyHasher::hmac(1, pepper), "hasher"))
-                .config(KeyServiceConfig::default().inline_writes(true))
                 .build(),
             "service",
         );
@@ -106,7 +104,7 @@ impl Fixture {
         let scoped_key = create(&u1, NewKey::new("scoped").scopes(["projects:read"])).await;
         let other_scope_key = create(&u1, NewKey::new("runs").scopes(["runs:write"])).await;
         let revoked_key = create(&u1, NewKey::new("revoked")).await;
-        let revoked_id = &revoked_key[revoked_key.len() - BODY_LEN..][..8];
+        let revoked_id = &revoked_key[revoked_key.len() - TokenFormat::BODY_LEN..][..8];
         must(keys.revoke(&u1, revoked_id).await, "revoke");
         let expired_key = create(&u1, NewKey::new("expired").expires_in(Duration::hours(1))).await;
         let other_user_key = create(&u2, NewKey::new("other user")).await;
@@ -126,7 +124,7 @@ impl Fixture {
 
     /// The key id of a token.
     pub fn id_of(token: &str) -> &str {
-        let start = token.len().saturating_sub(BODY_LEN);
+        let start = token.len().saturating_sub(TokenFormat::BODY_LEN);
         token.get(start..start + 8).unwrap_or_default()
     }
 }
@@ -134,20 +132,20 @@ impl Fixture {
 /// A token with one body character changed and the checksum left as it was.
 pub fn tamper_checksum(token: &str) -> String {
     let mut b = token.as_bytes().to_vec();
-    let i = b.len() - CHECKSUM_LEN - 1;
+    let i = b.len() - TokenFormat::CHECKSUM_LEN - 1;
     b[i] = if b[i] == b'a' { b'b' } else { b'a' };
     String::from_utf8(b).unwrap_or_default()
 }
 
 /// A token with one secret character changed and a recomputed (valid) checksum.
 pub fn tamper_secret(token: &str) -> String {
-    crate::testing::conformance::forge_secret(token)
+    crate::conformance::forge_secret(token)
 }
 
 /// A token with a new random-looking id and secret for an id no key has, with a valid checksum.
 pub fn unknown_key() -> String {
     let mut b = b"clab_user_zzzzzzzzQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ".to_vec();
-    let sum = checksum(&b);
+    let sum = TokenFormat::checksum(&b);
     b.extend_from_slice(&sum);
     String::from_utf8(b).unwrap_or_default()
 }

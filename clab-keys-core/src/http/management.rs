@@ -1,6 +1,8 @@
-//! The management endpoints of contract §6, framework-neutral: each function takes the
-//! authenticated [`Principal`] (and the raw body or path id) and returns the whole
-//! [`ApiResponse`]. The axum router and the actix scope only translate, so they cannot drift.
+//! The management endpoints of contract §6, framework-neutral: [`ManagementCall::route`]
+//! decides which endpoint a method and path name (or answers 404/405 itself), and
+//! [`ManagementCall::run`] returns the whole [`ApiResponse`]. The axum router and the actix
+//! scope only translate, so they cannot drift, not even at the edges (trailing slashes,
+//! unknown paths, wrong methods).
 //!
 //! | method and path | auth | success |
 //! |---|---|---|
@@ -12,46 +14,106 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use crate::credential::{ApiResponse, CredentialRouter, Principal, RejectionKind};
+use super::body::MAX_BODY_LEN;
+use super::principal::Principal;
+use super::rejection::RejectionKind;
+use super::response::ApiResponse;
+use super::router::CredentialRouter;
 use crate::service::{CreateError, KeyInfo, NewKey, RevokeError};
 
-/// Largest request body accepted by [`create_key`], in bytes.
-pub const MAX_BODY_LEN: usize = 16 * 1024;
+/// The path the contract mounts the management endpoints at.
+pub const MANAGEMENT_PATH: &str = "/api/user/api-keys";
 
-/// Collects a request body for [`create_key`] from the chunks an adapter receives, keeping
-/// at most [`MAX_BODY_LEN`] + 1 bytes: enough for [`create_key`] to see that a body is too
-/// large (and answer 413 itself, after authentication, in JSON) without buffering more.
-///
-/// ```
-/// use clab_keys_core::api::{BodyBuffer, MAX_BODY_LEN};
-/// let mut body = BodyBuffer::default();
-/// while body.wants_more() {
-///     body.push(&[b'x'; 4096]);
-/// }
-/// assert_eq!(body.into_bytes().len(), MAX_BODY_LEN + 1);
-/// ```
-#[derive(Debug, Default)]
-pub struct BodyBuffer {
-    bytes: Vec<u8>,
+/// One of the management endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum KeyRoute {
+    /// `POST {MANAGEMENT_PATH}`: create a key.
+    Create,
+    /// `GET {MANAGEMENT_PATH}`: list the caller's keys.
+    List,
+    /// `DELETE {MANAGEMENT_PATH}/{id}`: revoke one of the caller's keys.
+    Revoke(String),
 }
 
-impl BodyBuffer {
-    /// Whether more bytes are worth reading.
-    pub fn wants_more(&self) -> bool {
-        self.bytes.len() <= MAX_BODY_LEN
+/// A routed management request: which endpoint, before authentication and before the body
+/// is read.
+///
+/// ```
+/// # extern crate clab_keys_core as clab_keys;
+/// use clab_keys::{KeyRoute, ManagementCall};
+/// let call = ManagementCall::route("DELETE", "/3fK9xQ2a").unwrap();
+/// assert_eq!(call.endpoint(), &KeyRoute::Revoke("3fK9xQ2a".into()));
+/// assert_eq!(ManagementCall::route("GET", "/3fK9xQ2a").unwrap_err().status, 405);
+/// assert_eq!(ManagementCall::route("GET", "/a/b").unwrap_err().status, 404);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManagementCall {
+    endpoint: KeyRoute,
+}
+
+impl ManagementCall {
+    /// Routes a request by its method and the path below the mount point (`""` for the
+    /// collection, `"/{id}"` for one key; no query string). Every other path is `404
+    /// not_found` and a known path with another method is `405 method_not_allowed` with an
+    /// `Allow` header, whatever the credentials.
+    ///
+    /// # Errors
+    ///
+    /// Returns the 404 or 405 answer when no endpoint matches.
+    pub fn route(method: &str, tail: &str) -> Result<Self, ApiResponse> {
+        let endpoint = match (tail, method) {
+            ("", "POST") => KeyRoute::Create,
+            ("", "GET") => KeyRoute::List,
+            ("", _) => return Err(method_not_allowed("GET, POST")),
+            _ => {
+                let id = tail.strip_prefix('/').unwrap_or_default();
+                if id.is_empty() || id.contains('/') {
+                    return Err(ApiResponse::error(404, "not_found", "no such endpoint"));
+                }
+                if method != "DELETE" {
+                    return Err(method_not_allowed("DELETE"));
+                }
+                KeyRoute::Revoke(id.to_owned())
+            }
+        };
+        Ok(Self { endpoint })
     }
 
-    /// Appends a chunk, keeping no more than [`MAX_BODY_LEN`] + 1 bytes in all.
-    pub fn push(&mut self, chunk: &[u8]) {
-        let room = (MAX_BODY_LEN + 1).saturating_sub(self.bytes.len());
-        self.bytes
-            .extend_from_slice(&chunk[..chunk.len().min(room)]);
+    /// The endpoint.
+    pub fn endpoint(&self) -> &KeyRoute {
+        &self.endpoint
     }
 
-    /// The bytes collected.
-    pub fn into_bytes(self) -> Vec<u8> {
-        self.bytes
+    /// Whether the endpoint reads a request body (read it with
+    /// [`BodyBuffer::read`](crate::BodyBuffer::read); pass an empty one otherwise).
+    pub fn needs_body(&self) -> bool {
+        matches!(self.endpoint, KeyRoute::Create)
     }
+
+    /// Runs the endpoint for an authenticated caller and returns the whole answer.
+    pub async fn run(
+        &self,
+        router: &CredentialRouter,
+        principal: &Principal,
+        body: &[u8],
+    ) -> ApiResponse {
+        match &self.endpoint {
+            KeyRoute::Create => create_key(router, principal, body).await,
+            KeyRoute::List => list_keys(router, principal).await,
+            KeyRoute::Revoke(id) => revoke_key(router, principal, id).await,
+        }
+    }
+}
+
+fn method_not_allowed(allow: &str) -> ApiResponse {
+    let mut response = ApiResponse::error(
+        405,
+        "method_not_allowed",
+        "this endpoint does not accept that method",
+    );
+    response.headers.push(("allow", allow.to_owned()));
+    response
 }
 
 /// Longest lifetime accepted in `expires_in_days` before the service's own maximum applies.
@@ -71,8 +133,9 @@ struct CreateKeyBody {
 /// (`2026-11-29T08:30:00.123456Z`).
 ///
 /// ```
+/// # extern crate clab_keys_core as clab_keys;
 /// let t = time::macros::datetime!(2026-11-29 08:30:00.4 UTC);
-/// assert_eq!(clab_keys_core::api::rfc3339(t), "2026-11-29T08:30:00.400000Z");
+/// assert_eq!(clab_keys::rfc3339(t), "2026-11-29T08:30:00.400000Z");
 /// ```
 pub fn rfc3339(t: OffsetDateTime) -> String {
     const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
@@ -112,11 +175,7 @@ pub fn key_info_json(info: &KeyInfo) -> Value {
 }
 
 /// `POST /api/user/api-keys`: creates a key for the caller, who must use a JWT session.
-pub async fn create_key(
-    router: &CredentialRouter,
-    principal: &Principal,
-    body: &[u8],
-) -> ApiResponse {
+async fn create_key(router: &CredentialRouter, principal: &Principal, body: &[u8]) -> ApiResponse {
     if let Err(r) = principal.require_interactive(router.realm()) {
         return r.to_response();
     }
@@ -193,7 +252,7 @@ fn unavailable(router: &CredentialRouter) -> ApiResponse {
 }
 
 /// `GET /api/user/api-keys`: the caller's keys, metadata only, newest first.
-pub async fn list_keys(router: &CredentialRouter, principal: &Principal) -> ApiResponse {
+async fn list_keys(router: &CredentialRouter, principal: &Principal) -> ApiResponse {
     match router.keys().list(principal.user_id()).await {
         Ok(keys) => ApiResponse::json(200, &Value::Array(keys.iter().map(key_info_json).collect())),
         Err(e) => {
@@ -205,11 +264,7 @@ pub async fn list_keys(router: &CredentialRouter, principal: &Principal) -> ApiR
 
 /// `DELETE /api/user/api-keys/{id}`: revokes one of the caller's keys (JWT session only).
 /// Unknown ids and other users' keys are both 404.
-pub async fn revoke_key(
-    router: &CredentialRouter,
-    principal: &Principal,
-    key_id: &str,
-) -> ApiResponse {
+async fn revoke_key(router: &CredentialRouter, principal: &Principal, key_id: &str) -> ApiResponse {
     if let Err(r) = principal.require_interactive(router.realm()) {
         return r.to_response();
     }

@@ -1,11 +1,11 @@
 //! Runs the HTTP conformance table against a framework-free reference dispatcher built only
-//! from core's router and `api` functions. The adapters must match it row for row; this test
+//! from core's router and management call. The adapters must match it row for row; this test
 //! proves the table itself is consistent with core.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use clab_keys_core::testing::http_table::{HttpHarness, TestRequest, TestResponse, run_http_table};
-use clab_keys_core::{ApiResponse, CredentialRouter, api};
+use clab_keys_core::{ApiResponse, CredentialRouter, MANAGEMENT_PATH, ManagementCall};
+use clab_keys_testing::http_table::{HttpHarness, TestRequest, TestResponse, run_http_table};
 use serde_json::json;
 
 struct Reference(CredentialRouter);
@@ -23,6 +23,18 @@ impl Reference {
                 ),
                 Err(r) => r.to_response(),
             };
+        }
+        if let Some(tail) = path.strip_prefix(MANAGEMENT_PATH) {
+            let call = match ManagementCall::route(req.method, tail) {
+                Ok(call) => call,
+                Err(answer) => return answer,
+            };
+            let principal = match router.authenticate(lines()).await {
+                Ok(p) => p,
+                Err(r) => return r.to_response(),
+            };
+            let body = req.body.as_deref().unwrap_or_default();
+            return call.run(router, &principal, body).await;
         }
         let principal = match router.authenticate(lines()).await {
             Ok(p) => p,
@@ -43,13 +55,6 @@ impl Reference {
                 Ok(()) => ApiResponse::json(200, &json!({ "ok": true })),
                 Err(r) => r.to_response(),
             },
-            ("POST", "/api/user/api-keys") => {
-                api::create_key(router, &principal, req.body.as_deref().unwrap_or_default()).await
-            }
-            ("GET", "/api/user/api-keys") => api::list_keys(router, &principal).await,
-            ("DELETE", p) if p.starts_with("/api/user/api-keys/") => {
-                api::revoke_key(router, &principal, &p["/api/user/api-keys/".len()..]).await
-            }
             _ => ApiResponse::error(404, "not_found", "no such route"),
         }
     }
@@ -76,5 +81,5 @@ impl HttpHarness for Reference {
 async fn reference_dispatcher_passes_the_http_table() {
     let rows = run_http_table(|router| async move { Reference(router) }).await;
     println!("http conformance table: {rows} rows passed");
-    assert_eq!(rows, clab_keys_core::testing::http_table::rows().len());
+    assert_eq!(rows, clab_keys_testing::http_table::rows().len());
 }

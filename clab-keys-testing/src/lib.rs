@@ -1,6 +1,8 @@
-//! Test support (feature `testing`): the store conformance suite, test doubles (a manual
-//! clock, scripted entropy, a recording store, a failing store) and the HTTP conformance table.
-//! Not for production use.
+//! The test kit of clab-keys, for authors of a store or a framework adapter (and for the
+//! workspace's own tests): the store conformance suite ([`store_conformance_tests!`]), the
+//! HTTP conformance table ([`http_table`]) and test doubles (a manual clock, scripted entropy,
+//! a recording store, a failing store). Depend on it as a dev-dependency; it is not for
+//! production use.
 //!
 //! # Panics
 //!

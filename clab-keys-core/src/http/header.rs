@@ -45,7 +45,8 @@ fn is_b64token(t: &[u8]) -> bool {
 /// Classifies the `Authorization` header lines of a request.
 ///
 /// ```
-/// use clab_keys_core::credential::{parse_authorization, BearerOutcome};
+/// # extern crate clab_keys_core as clab_keys;
+/// use clab_keys::{BearerOutcome, parse_authorization};
 /// assert_eq!(parse_authorization([&b"bEaReR  abc"[..]]), BearerOutcome::Token(b"abc"));
 /// assert_eq!(parse_authorization([&b"Basic Zm9v"[..]]), BearerOutcome::Missing);
 /// assert_eq!(parse_authorization([&b"Bearer a"[..], &b"Bearer b"[..]]), BearerOutcome::InvalidRequest);

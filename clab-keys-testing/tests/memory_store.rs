@@ -6,6 +6,6 @@ use std::sync::Arc;
 
 use clab_keys_core::{KeyStore, MemoryStore};
 
-clab_keys_core::store_conformance_tests!(|| async {
+clab_keys_testing::store_conformance_tests!(|| async {
     Some(Arc::new(MemoryStore::new()) as Arc<dyn KeyStore>)
 });

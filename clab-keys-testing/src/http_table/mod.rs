@@ -66,7 +66,7 @@ pub trait HttpHarness {
 pub async fn run_http_table<H, F, Fut>(make: F) -> usize
 where
     H: HttpHarness,
-    F: Fn(crate::credential::CredentialRouter) -> Fut,
+    F: Fn(clab_keys_core::CredentialRouter) -> Fut,
     Fut: Future<Output = H>,
 {
     let mut passed = 0;
@@ -77,6 +77,8 @@ where
         let mut app = make(fixture.router.clone()).await;
         let request = rows::resolve(&row, &fixture);
         let response = app.send(request).await;
+        // The writes a request caused (`last_used_at`) land before anything is checked.
+        fixture.router.keys().flush().await;
         rows::check(&row, &response, setup_ok);
         rows::check_after(&row, &fixture, &response, &mut app).await;
         if row.path == Path::Me && row.challenge == Challenge::Error("invalid_token") {

@@ -4,10 +4,15 @@
 //! giving an async factory that returns a fresh, empty store, or `None` to skip (for example
 //! when a database URL is not configured):
 //!
-//! ```ignore
-//! clab_keys_core::store_conformance_tests!(|| async {
-//!     Some(std::sync::Arc::new(clab_keys_core::MemoryStore::new()) as std::sync::Arc<dyn clab_keys_core::KeyStore>)
+//! ```no_run
+//! use std::sync::Arc;
+//! # extern crate clab_keys_core as clab_keys;
+//! use clab_keys::{KeyStore, MemoryStore};
+//!
+//! clab_keys_testing::store_conformance_tests!(|| async {
+//!     Some(Arc::new(MemoryStore::new()) as Arc<dyn KeyStore>)
 //! });
+//! # fn main() {}
 //! ```
 //!
 //! Each case is also a public async function taking the store, so a harness can call them
@@ -19,13 +24,13 @@ use std::sync::atomic::Ordering;
 use time::{Duration, OffsetDateTime};
 
 use super::{ManualClock, RecordingStore};
-use crate::format::KeyId;
-use crate::hash::{HashVersion, KeyDigest, KeyHasher, StoredHash};
-use crate::scope::Scopes;
-use crate::secret::Pepper;
-use crate::service::{AuthError, CreateError, InvalidReason, KeyService, KeyServiceConfig, NewKey};
-use crate::store::{InsertOutcome, KeyRecord, KeyStore, RevokeOutcome};
-use crate::user::UserId;
+use clab_keys_core::KeyId;
+use clab_keys_core::Pepper;
+use clab_keys_core::Scopes;
+use clab_keys_core::UserId;
+use clab_keys_core::{AuthError, CreateError, InvalidReason, KeyService, NewKey, VerifiedKey};
+use clab_keys_core::{HashVersion, KeyDigest, KeyHasher, StoredHash};
+use clab_keys_core::{InsertOutcome, KeyRecord, KeyStore, RevokeOutcome};
 
 /// Generates one `#[test]` per conformance case for a store factory.
 ///
@@ -65,10 +70,10 @@ macro_rules! __conformance_cases {
         $(
             #[test]
             fn $case() {
-                $crate::testing::__private::runtime().block_on(async {
+                $crate::__private::runtime().block_on(async {
                     let make = $make;
                     match make().await {
-                        Some(store) => $crate::testing::conformance::$case(store).await,
+                        Some(store) => $crate::conformance::$case(store).await,
                         None => eprintln!(
                             "skipped: {} (no store configured for this backend)",
                             stringify!($case)
@@ -81,19 +86,25 @@ macro_rules! __conformance_cases {
 }
 
 fn service(store: Arc<dyn KeyStore>, clock: &ManualClock) -> KeyService {
-    service_with(store, clock, KeyHasher::sha256())
+    service_with(store, clock, clab_keys_core::dangerous::sha256_hasher())
 }
 
 fn service_with(store: Arc<dyn KeyStore>, clock: &ManualClock, hasher: KeyHasher) -> KeyService {
-    match KeyService::builder_shared(store)
+    match KeyService::builder_shared(store, hasher)
         .clock(clock.clone())
-        .hasher(hasher)
-        .config(KeyServiceConfig::default().inline_writes(true))
         .build()
     {
         Ok(s) => s,
         Err(e) => panic!("building the service failed: {e}"),
     }
+}
+
+/// Authenticates, then waits for the writes it caused (`last_used_at`, re-hash) so that a case
+/// can count them.
+async fn authenticate(svc: &KeyService, token: &[u8]) -> Result<VerifiedKey, AuthError> {
+    let result = svc.authenticate(token).await;
+    svc.flush().await;
+    result
 }
 
 fn user(n: i64) -> UserId {
@@ -170,7 +181,8 @@ pub async fn created_key_round_trips(store: Arc<dyn KeyStore>) {
         "timestamps read back in UTC"
     );
     assert!(stored.last_used_at.is_none() && stored.revoked_at.is_none());
-    let expected = KeyHasher::sha256().hash(created.token.expose_secret().as_bytes());
+    let expected =
+        clab_keys_core::dangerous::sha256_hasher().hash(created.token.expose_secret().as_bytes());
     assert_eq!(stored.hash.version, HashVersion::SHA256);
     assert!(
         stored.hash.digest.ct_eq(&expected.digest),
@@ -179,7 +191,7 @@ pub async fn created_key_round_trips(store: Arc<dyn KeyStore>) {
 }
 
 fn clock_now(clock: &ManualClock) -> OffsetDateTime {
-    use crate::clock::Clock as _;
+    use clab_keys_core::Clock as _;
     clock.now()
 }
 
@@ -214,7 +226,7 @@ pub async fn duplicate_key_id_is_reported(store: Arc<dyn KeyStore>) {
 pub async fn key_id_collision_is_retried(store: Arc<dyn KeyStore>) {
     let clock = ManualClock::fixed();
     let svc = ok(
-        KeyService::builder_shared(store.clone())
+        KeyService::builder_shared(store.clone(), clab_keys_core::dangerous::sha256_hasher())
             .clock(clock.clone())
             .entropy(super::ScriptedEntropy::repeat_key_id(2))
             .build(),
@@ -383,10 +395,7 @@ pub async fn revoke_is_soft_and_idempotent(store: Arc<dyn KeyStore>) {
         Some(clock_now(&clock) - Duration::minutes(5)),
         "first revocation time kept"
     );
-    match svc
-        .authenticate(created.token.expose_secret().as_bytes())
-        .await
-    {
+    match authenticate(&svc, created.token.expose_secret().as_bytes()).await {
         Err(AuthError::Invalid(InvalidReason::Revoked)) => {}
         other => panic!("a revoked key must be refused, got {other:?}"),
     }
@@ -407,15 +416,14 @@ pub async fn revoking_another_users_key_is_not_found(store: Arc<dyn KeyStore>) {
     );
     assert!(matches!(
         svc.revoke(&user(51), id.as_str()).await,
-        Err(crate::service::RevokeError::NotFound)
+        Err(clab_keys_core::RevokeError::NotFound)
     ));
     assert!(matches!(
         svc.revoke(&user(51), "zzzzzzzz").await,
-        Err(crate::service::RevokeError::NotFound)
+        Err(clab_keys_core::RevokeError::NotFound)
     ));
     ok(
-        svc.authenticate(created.token.expose_secret().as_bytes())
-            .await,
+        authenticate(&svc, created.token.expose_secret().as_bytes()).await,
         "owner's key still works",
     );
 }
@@ -432,22 +440,22 @@ pub async fn authenticate_checks_secret_revocation_and_expiry(store: Arc<dyn Key
         "create",
     );
     let token = created.token.expose_secret().to_owned();
-    let p = ok(svc.authenticate(token.as_bytes()).await, "authenticate");
-    assert_eq!(p.user_id(), &u);
-    assert_eq!(p.key_id(), Some(created.key.key_id));
+    let p = ok(authenticate(&svc, token.as_bytes()).await, "authenticate");
+    assert_eq!(p.user_id, u);
+    assert_eq!(p.key_id, created.key.key_id);
     // Same id, different secret (with a recomputed checksum so it reaches the store).
     let forged = forge_secret(&token);
-    match svc.authenticate(forged.as_bytes()).await {
+    match authenticate(&svc, forged.as_bytes()).await {
         Err(AuthError::Invalid(InvalidReason::Mismatch)) => {}
         other => panic!("a wrong secret must be refused, got {other:?}"),
     }
     clock.advance(Duration::hours(1) - Duration::microseconds(1));
     ok(
-        svc.authenticate(token.as_bytes()).await,
+        authenticate(&svc, token.as_bytes()).await,
         "just before expiry",
     );
     clock.advance(Duration::microseconds(1));
-    match svc.authenticate(token.as_bytes()).await {
+    match authenticate(&svc, token.as_bytes()).await {
         Err(AuthError::Invalid(InvalidReason::Expired)) => {}
         other => panic!("a key at its expiry instant must be refused, got {other:?}"),
     }
@@ -455,12 +463,12 @@ pub async fn authenticate_checks_secret_revocation_and_expiry(store: Arc<dyn Key
 
 /// Replaces the secret of a token, keeping its id, with a valid checksum.
 pub fn forge_secret(token: &str) -> String {
-    use crate::format::{BODY_LEN, CHECKSUM_LEN, KEY_ID_LEN, checksum};
-    let prefix_len = token.len() - BODY_LEN;
-    let mut signed = token.as_bytes()[..token.len() - CHECKSUM_LEN].to_vec();
-    let pos = prefix_len + KEY_ID_LEN;
+    use clab_keys_core::TokenFormat;
+    let prefix_len = token.len() - TokenFormat::BODY_LEN;
+    let mut signed = token.as_bytes()[..token.len() - TokenFormat::CHECKSUM_LEN].to_vec();
+    let pos = prefix_len + TokenFormat::KEY_ID_LEN;
     signed[pos] = if signed[pos] == b'A' { b'B' } else { b'A' };
-    let sum = checksum(&signed);
+    let sum = TokenFormat::checksum(&signed);
     signed.extend_from_slice(&sum);
     String::from_utf8(signed).unwrap_or_default()
 }
@@ -528,8 +536,14 @@ pub async fn debounce_holds_across_instances(store: Arc<dyn KeyStore>) {
     let token = created.token.expose_secret().to_owned();
     for _ in 0..3 {
         for _ in 0..20 {
-            ok(a.authenticate(token.as_bytes()).await, "authenticate on a");
-            ok(b.authenticate(token.as_bytes()).await, "authenticate on b");
+            ok(
+                authenticate(&a, token.as_bytes()).await,
+                "authenticate on a",
+            );
+            ok(
+                authenticate(&b, token.as_bytes()).await,
+                "authenticate on b",
+            );
             clock.advance(Duration::seconds(1));
         }
         // 20 s pass per round: all three rounds fall in one 60 s window.
@@ -545,7 +559,7 @@ pub async fn debounce_holds_across_instances(store: Arc<dyn KeyStore>) {
     );
     clock.advance(Duration::seconds(60));
     ok(
-        a.authenticate(token.as_bytes()).await,
+        authenticate(&a, token.as_bytes()).await,
         "authenticate after the window",
     );
     assert_eq!(
@@ -601,7 +615,7 @@ pub async fn pepper_rotation_rehashes_on_use(store: Arc<dyn KeyStore>) {
         &clock,
         ok(KeyHasher::hmac(2, p(2)), "hasher"),
     );
-    match v2_only.authenticate(token.as_bytes()).await {
+    match authenticate(&v2_only, token.as_bytes()).await {
         Err(AuthError::Invalid(InvalidReason::UnknownHashVersion)) => {}
         other => panic!("an unknown pepper version must fail closed as invalid, got {other:?}"),
     }
@@ -611,7 +625,7 @@ pub async fn pepper_rotation_rehashes_on_use(store: Arc<dyn KeyStore>) {
     );
     let v2 = service_with(store.clone(), &clock, rotated);
     ok(
-        v2.authenticate(token.as_bytes()).await,
+        authenticate(&v2, token.as_bytes()).await,
         "old pepper still verifies",
     );
     v2.flush().await;
@@ -622,7 +636,7 @@ pub async fn pepper_rotation_rehashes_on_use(store: Arc<dyn KeyStore>) {
         "re-hashed with the current pepper"
     );
     ok(
-        v2_only.authenticate(token.as_bytes()).await,
+        authenticate(&v2_only, token.as_bytes()).await,
         "now verifies with the new pepper alone",
     );
 }
@@ -643,11 +657,10 @@ pub async fn all_user_id_kinds_are_served(store: Arc<dyn KeyStore>) {
     for id in &ids {
         let created = ok(svc.create(id, NewKey::new("k")).await, "create");
         let p = ok(
-            svc.authenticate(created.token.expose_secret().as_bytes())
-                .await,
+            authenticate(&svc, created.token.expose_secret().as_bytes()).await,
             "authenticate",
         );
-        assert_eq!(p.user_id(), id);
+        assert_eq!(&p.user_id, id);
         assert_eq!(
             ok(svc.list(id).await, "list").len(),
             1,

@@ -5,9 +5,9 @@ use super::fixture::{
     tamper_secret, unknown_key,
 };
 use super::{HttpHarness, TestRequest, TestResponse};
-use crate::format::MAX_TOKEN_LEN;
-use crate::service::NewKey;
-use crate::user::UserId;
+use clab_keys_core::NewKey;
+use clab_keys_core::TokenFormat;
+use clab_keys_core::UserId;
 
 /// Which route a row calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -903,7 +903,7 @@ fn placeholders(f: &Fixture) -> Vec<(&'static str, String)> {
         ("{jwt}", JWT_USER1.to_owned()),
         (
             "{huge_key}",
-            format!("clab_user_{}", "A".repeat(300 + MAX_TOKEN_LEN)),
+            format!("clab_user_{}", "A".repeat(300 + TokenFormat::MAX_TOKEN_LEN)),
         ),
         ("{huge}", "a".repeat(5_000)),
         ("{long_name}", "n".repeat(101)),

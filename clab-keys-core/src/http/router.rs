@@ -5,146 +5,15 @@
 //! like a JWT goes to the application's [`JwtVerifier`]; anything else is rejected without
 //! calling either. There is no fallback from one to the other.
 
-mod header;
-mod rejection;
-
 use std::fmt;
 use std::sync::Arc;
 
-pub use header::{BearerOutcome, MAX_BEARER_LEN, looks_like_jwt, parse_authorization};
-pub use rejection::{ApiResponse, Realm, Rejection, RejectionKind};
-
-use crate::format::KeyId;
+use super::header::{BearerOutcome, looks_like_jwt, parse_authorization};
+use super::principal::Principal;
+use super::rejection::{Realm, Rejection, RejectionKind};
 use crate::scope::Scopes;
 use crate::service::{AuthError, KeyService};
-use crate::store::KeyRecord;
 use crate::user::UserId;
-
-/// Which kind of credential authenticated a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum CredentialKind {
-    /// An interactive session token (JWT).
-    Jwt,
-    /// A long-lived user API key.
-    ApiKey,
-}
-
-impl CredentialKind {
-    /// `"jwt"` or `"api_key"`, as in the `auth` field of `/api/security/users/me`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Jwt => "jwt",
-            Self::ApiKey => "api_key",
-        }
-    }
-}
-
-/// Who made a request, and with what.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    user_id: UserId,
-    kind: CredentialKind,
-    key_id: Option<KeyId>,
-    scopes: Option<Scopes>,
-}
-
-impl Principal {
-    /// A principal authenticated by a JWT. `scopes: None` means unrestricted.
-    pub fn from_jwt(user_id: UserId, scopes: Option<Scopes>) -> Self {
-        Self {
-            user_id,
-            kind: CredentialKind::Jwt,
-            key_id: None,
-            scopes,
-        }
-    }
-
-    /// A principal authenticated by an API key that the application verified itself (for
-    /// example a legacy key format during a migration). Such a principal is never interactive.
-    /// `scopes: None` means unrestricted.
-    pub fn from_api_key(user_id: UserId, key_id: KeyId, scopes: Option<Scopes>) -> Self {
-        Self {
-            user_id,
-            kind: CredentialKind::ApiKey,
-            key_id: Some(key_id),
-            scopes,
-        }
-    }
-
-    pub(crate) fn from_key(record: &KeyRecord) -> Self {
-        Self {
-            user_id: record.user_id.clone(),
-            kind: CredentialKind::ApiKey,
-            key_id: Some(record.key_id),
-            scopes: (!record.scopes.is_empty()).then(|| record.scopes.clone()),
-        }
-    }
-
-    /// The user.
-    pub fn user_id(&self) -> &UserId {
-        &self.user_id
-    }
-
-    /// The kind of credential used.
-    pub fn kind(&self) -> CredentialKind {
-        self.kind
-    }
-
-    /// The key id, when an API key was used.
-    pub fn key_id(&self) -> Option<KeyId> {
-        self.key_id
-    }
-
-    /// The scopes the credential is limited to; `None` means unrestricted.
-    pub fn scopes(&self) -> Option<&Scopes> {
-        self.scopes.as_ref()
-    }
-
-    /// Whether the request came from an interactive (JWT) session.
-    pub fn is_interactive(&self) -> bool {
-        self.kind == CredentialKind::Jwt
-    }
-
-    /// Whether the credential may use `scope`.
-    pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.as_ref().is_none_or(|s| s.contains(scope))
-    }
-
-    /// Refuses API keys: key management and other account-level actions need a JWT session,
-    /// so that a leaked key cannot mint more keys.
-    ///
-    /// # Errors
-    ///
-    /// Returns a 403 [`RejectionKind::InteractiveSessionRequired`] rejection for API keys.
-    pub fn require_interactive(&self, realm: &Realm) -> Result<(), Rejection> {
-        if self.is_interactive() {
-            Ok(())
-        } else {
-            Err(Rejection::new(
-                RejectionKind::InteractiveSessionRequired,
-                realm.clone(),
-            ))
-        }
-    }
-
-    /// Requires a scope.
-    ///
-    /// # Errors
-    ///
-    /// Returns a 403 [`RejectionKind::InsufficientScope`] rejection when the credential is
-    /// limited to scopes that do not include `scope`.
-    pub fn require_scope(&self, scope: &str, realm: &Realm) -> Result<(), Rejection> {
-        if self.has_scope(scope) {
-            return Ok(());
-        }
-        // The challenge names the scope only if it is a valid scope name (see `Rejection`).
-        Err(Rejection::new(
-            RejectionKind::InsufficientScope(scope.to_owned()),
-            realm.clone(),
-        ))
-    }
-}
 
 /// What a JWT verifier returns for a valid token.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,9 +62,11 @@ pub trait JwtVerifier: fmt::Debug + Send + Sync + 'static {
 /// Routes bearer credentials to the key service or the JWT verifier. Cheap to clone.
 ///
 /// ```
+/// # extern crate clab_keys_core as clab_keys;
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// use clab_keys_core::{CredentialRouter, KeyService, MemoryStore, NewKey, UserId};
-/// let keys = KeyService::builder(MemoryStore::new()).build().unwrap();
+/// use clab_keys::{CredentialRouter, KeyHasher, KeyService, MemoryStore, NewKey, Pepper, UserId};
+/// let hasher = KeyHasher::hmac(1, Pepper::from_bytes(&[7; 32]).unwrap()).unwrap();
+/// let keys = KeyService::builder(MemoryStore::new(), hasher).build().unwrap();
 /// let router = CredentialRouter::new(keys.clone());
 /// let created = keys.create(&UserId::from(1_i64), NewKey::new("cli")).await.unwrap();
 /// let header = format!("Bearer {}", created.token.expose_secret());
@@ -298,7 +169,7 @@ impl CredentialRouter {
     /// 401 `invalid_token` for a rejected token, 503 when it could not be checked.
     pub async fn authenticate_token(&self, token: &[u8]) -> Result<Principal, Rejection> {
         if self.keys.formats().claims(token) {
-            return self.keys.authenticate(token).await.map_err(|e| match e {
+            return self.keys.authenticate(token).await.map(Principal::from).map_err(|e| match e {
                 AuthError::Unavailable(source) => {
                     tracing::error!(target: "clab_keys", error = %source, "key store unavailable, refusing request");
                     self.reject(RejectionKind::Unavailable)
@@ -312,7 +183,7 @@ impl CredentialRouter {
                 let text = std::str::from_utf8(token)
                     .map_err(|_| self.reject(RejectionKind::InvalidToken))?;
                 match verifier.verify(text).await {
-                    Ok(id) => Ok(Principal::from_jwt(id.user_id, id.scopes)),
+                    Ok(id) => Ok(Principal::jwt(id.user_id, id.scopes)),
                     Err(JwtError::Invalid) => Err(self.reject(RejectionKind::InvalidToken)),
                     Err(JwtError::Unavailable(source)) => {
                         tracing::error!(target: "clab_keys", error = %source, "jwt verifier unavailable, refusing request");

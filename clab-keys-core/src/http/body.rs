@@ -1,0 +1,75 @@
+//! Request bodies for the management endpoints, read with a cap so a huge body costs nothing.
+
+use std::future::Future;
+
+/// Largest request body the management endpoints accept, in bytes. A larger one is answered
+/// `413 payload_too_large`, after authentication and in JSON.
+pub const MAX_BODY_LEN: usize = 16 * 1024;
+
+/// Collects a request body from the chunks an adapter receives, keeping at most
+/// [`MAX_BODY_LEN`] + 1 bytes: enough to see that a body is too large (and answer 413 in JSON)
+/// without buffering more.
+///
+/// ```
+/// # extern crate clab_keys_core as clab_keys;
+/// use clab_keys::{BodyBuffer, MAX_BODY_LEN};
+/// let mut body = BodyBuffer::default();
+/// while body.wants_more() {
+///     body.push(&[b'x'; 4096]);
+/// }
+/// assert_eq!(body.into_bytes().len(), MAX_BODY_LEN + 1);
+/// ```
+#[derive(Debug, Default)]
+pub struct BodyBuffer {
+    bytes: Vec<u8>,
+}
+
+impl BodyBuffer {
+    /// Whether more bytes are worth reading.
+    pub fn wants_more(&self) -> bool {
+        self.bytes.len() <= MAX_BODY_LEN
+    }
+
+    /// Appends a chunk, keeping no more than [`MAX_BODY_LEN`] + 1 bytes in all.
+    pub fn push(&mut self, chunk: &[u8]) {
+        let room = (MAX_BODY_LEN + 1).saturating_sub(self.bytes.len());
+        self.bytes
+            .extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+
+    /// The bytes collected.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    /// Reads a whole body through a buffer: `next` yields the framework's chunks (`None` at
+    /// the end) and is not called again once [`MAX_BODY_LEN`] + 1 bytes are in. A body that
+    /// fails to arrive reads as empty, which the management endpoints answer as a malformed
+    /// request (`400 invalid_request`).
+    ///
+    /// ```
+    /// # extern crate clab_keys_core as clab_keys;
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use clab_keys::{BodyBuffer, MAX_BODY_LEN};
+    /// let mut chunks = std::iter::repeat_with(|| Ok::<_, ()>(vec![b'x'; 1000])).take(100);
+    /// let body = BodyBuffer::read(|| std::future::ready(chunks.next())).await;
+    /// assert_eq!(body.len(), MAX_BODY_LEN + 1);
+    /// # });
+    /// ```
+    pub async fn read<F, Fut, B, E>(mut next: F) -> Vec<u8>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Option<Result<B, E>>>,
+        B: AsRef<[u8]>,
+    {
+        let mut buf = Self::default();
+        while buf.wants_more() {
+            match next().await {
+                None => break,
+                Some(Ok(chunk)) => buf.push(chunk.as_ref()),
+                Some(Err(_)) => return Vec::new(),
+            }
+        }
+        buf.into_bytes()
+    }
+}

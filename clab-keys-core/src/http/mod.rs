@@ -1,0 +1,19 @@
+//! The upper layer: everything that faces HTTP. It turns `Authorization` header lines into a
+//! [`Principal`] or a [`Rejection`], and management requests into an [`ApiResponse`], using the
+//! key service of the layer below. Nothing below this module imports from it.
+
+mod body;
+mod header;
+mod management;
+mod principal;
+mod rejection;
+mod response;
+mod router;
+
+pub use body::{BodyBuffer, MAX_BODY_LEN};
+pub use header::{BearerOutcome, MAX_BEARER_LEN, looks_like_jwt, parse_authorization};
+pub use management::{KeyRoute, MANAGEMENT_PATH, ManagementCall, key_info_json, rfc3339};
+pub use principal::{CredentialKind, Principal};
+pub use rejection::{Realm, Rejection, RejectionKind};
+pub use response::ApiResponse;
+pub use router::{CredentialRouter, JwtError, JwtIdentity, JwtVerifier};
