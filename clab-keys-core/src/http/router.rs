@@ -131,11 +131,21 @@ impl CredentialRouter {
     where
         I: IntoIterator<Item = &'a [u8]>,
     {
-        match self.authenticate_optional(lines).await {
-            Ok(Some(p)) => Ok(p),
-            Ok(None) => Err(self.reject(RejectionKind::MissingCredentials)),
-            Err(r) => Err(r),
-        }
+        self.required(self.authenticate_optional(lines).await)
+    }
+
+    /// Turns the outcome of [`CredentialRouter::authenticate_optional`] (which an adapter may
+    /// have cached for the request) into a required principal: no credential at all is a 401
+    /// with a bare challenge.
+    ///
+    /// # Errors
+    ///
+    /// The rejection in `outcome`, or [`RejectionKind::MissingCredentials`] for `Ok(None)`.
+    pub fn required(
+        &self,
+        outcome: Result<Option<Principal>, Rejection>,
+    ) -> Result<Principal, Rejection> {
+        outcome?.ok_or_else(|| self.reject(RejectionKind::MissingCredentials))
     }
 
     /// Like [`CredentialRouter::authenticate`], but a request without credentials is
