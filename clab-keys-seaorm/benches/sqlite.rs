@@ -30,8 +30,7 @@ fn bench_backend(c: &mut Criterion, rt: &Runtime, label: &str, db: DatabaseConne
     rt.block_on(Migrator::up(&db, None)).unwrap();
     let pepper = Pepper::from_bytes(&[7; 32]).unwrap();
     let store = SeaOrmStore::new(db.clone());
-    let keys = KeyService::builder(store.clone())
-        .hasher(KeyHasher::hmac(1, pepper).unwrap())
+    let keys = KeyService::builder(store.clone(), KeyHasher::hmac(1, pepper).unwrap())
         .build()
         .unwrap();
     let user = UserId::from(1_i64);

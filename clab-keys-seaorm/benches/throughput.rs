@@ -63,10 +63,12 @@ fn main() {
         options.max_connections(4).sqlx_logging(false);
         let db = Database::connect(options).await.unwrap();
         Migrator::up(&db, None).await.unwrap();
-        let keys = KeyService::builder(SeaOrmStore::new(db.clone()))
-            .hasher(KeyHasher::hmac(1, Pepper::from_bytes(&[7; 32]).unwrap()).unwrap())
-            .build()
-            .unwrap();
+        let keys = KeyService::builder(
+            SeaOrmStore::new(db.clone()),
+            KeyHasher::hmac(1, Pepper::from_bytes(&[7; 32]).unwrap()).unwrap(),
+        )
+        .build()
+        .unwrap();
         let created = keys
             .create(&UserId::from(1_i64), NewKey::new("bench"))
             .await

@@ -19,6 +19,42 @@
 //!
 //! Indexes: the primary key on `key_id`, and `clab_api_keys_user_created` on
 //! `(user_id, created_at)` for listing.
+//!
+//! # Generated items
+//!
+//! SeaORM's `DeriveEntityModel` on [`Model`] generates the rest of this module; the derive
+//! gives those items no doc comments of their own, so here is what each is:
+//!
+//! | item | what it is |
+//! |---|---|
+//! | `Entity` | the table itself, for queries: `Entity::find()`, `Entity::find_by_id(key_id)` |
+//! | `Model` | one row, read-only (documented below) |
+//! | `ActiveModel` | a row being changed; write through [`SeaOrmStore`](crate::SeaOrmStore) instead |
+//! | `Column` | one variant per column (`Column::KeyId`, `Column::UserId`, `Column::RevokedAt`, …), for filters and ordering |
+//! | `PrimaryKey` | `PrimaryKey::KeyId` |
+//! | [`Relation`] | none: `user_id` is the app's opaque id, not a foreign key |
+//!
+//! Reading the keys of one user, newest first, for an admin page:
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use clab_keys::sea_orm::entity::{Column, Entity};
+//! use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
+//! # mod clab_keys { pub use clab_keys_seaorm as sea_orm; }
+//! # use sea_orm_migration::MigratorTrait as _;
+//! # let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
+//! # clab_keys_seaorm::migration::Migrator::up(&db, None).await.unwrap();
+//!
+//! let keys = Entity::find()
+//!     .filter(Column::UserId.eq("42"))
+//!     .filter(Column::RevokedAt.is_null())
+//!     .order_by_desc(Column::CreatedAt)
+//!     .all(&db)
+//!     .await
+//!     .unwrap();
+//! assert!(keys.is_empty());
+//! # });
+//! ```
 
 // The derive macros generate public items (`Entity`, `Column`, `ActiveModel`, …) that cannot
 // carry doc comments of their own; the module documentation covers them.

@@ -4,24 +4,24 @@
 //! the core conformance suite on all three.
 //!
 //! ```
+//! # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_seaorm as sea_orm; }
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! use clab_keys_core::{KeyHasher, KeyService, NewKey, Pepper, UserId};
-//! use clab_keys_seaorm::{SeaOrmStore, migration::Migrator};
+//! use clab_keys::sea_orm::{SeaOrmStore, migration::Migrator};
+//! use clab_keys::{KeyHasher, KeyService, NewKey, Pepper, UserId};
 //! use sea_orm_migration::MigratorTrait as _;
 //!
 //! let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
 //! Migrator::up(&db, None).await.unwrap();
 //!
 //! let pepper = Pepper::from_base64("q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=").unwrap();
-//! let keys = KeyService::builder(SeaOrmStore::new(db))
-//!     .hasher(KeyHasher::hmac(1, pepper).unwrap())
+//! let keys = KeyService::builder(SeaOrmStore::new(db), KeyHasher::hmac(1, pepper).unwrap())
 //!     .build()
 //!     .unwrap();
 //! let user = UserId::from(42_i64);
 //! let created = keys.create(&user, NewKey::new("laptop")).await.unwrap();
 //!
-//! let principal = keys.authenticate(created.token.expose_secret().as_bytes()).await.unwrap();
-//! assert_eq!(principal.user_id(), &user);
+//! let key = keys.authenticate(created.token.expose_secret().as_bytes()).await.unwrap();
+//! assert_eq!(key.user_id, user);
 //! assert_eq!(keys.list(&user).await.unwrap().len(), 1);
 //! # });
 //! ```

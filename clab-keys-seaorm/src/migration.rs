@@ -5,7 +5,8 @@
 //! `seaql_migrations` under its fixed name `m20260101_000001_clab_keys_create_api_keys`, which
 //! does not change if files move.
 //!
-//! ```rust,ignore
+//! ```
+//! # mod clab_keys { pub use clab_keys_seaorm as sea_orm; }
 //! use sea_orm_migration::prelude::*;
 //!
 //! pub struct Migrator;
@@ -13,11 +14,13 @@
 //! #[async_trait::async_trait]
 //! impl MigratorTrait for Migrator {
 //!     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-//!         let mut all: Vec<Box<dyn MigrationTrait>> = vec![Box::new(m20250101_create_users::Migration)];
-//!         all.extend(clab_keys_seaorm::migration::migrations());
+//!         // The app's own migrations first (here none), then clab-keys'.
+//!         let mut all: Vec<Box<dyn MigrationTrait>> = Vec::new();
+//!         all.extend(clab_keys::sea_orm::migration::migrations());
 //!         all
 //!     }
 //! }
+//! # fn main() {}
 //! ```
 //!
 //! **Standalone**: run [`Migrator`]`::up(&db, None)`. It keeps its own history table,
@@ -181,10 +184,12 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// # mod clab_keys { pub use clab_keys_seaorm as sea_orm; }
+/// use clab_keys::sea_orm::migration::Migrator;
 /// use sea_orm_migration::MigratorTrait as _;
 ///
 /// let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
-/// clab_keys_seaorm::migration::Migrator::up(&db, None).await.unwrap();
+/// Migrator::up(&db, None).await.unwrap();
 /// # });
 /// ```
 #[derive(Debug, Clone, Copy, Default)]

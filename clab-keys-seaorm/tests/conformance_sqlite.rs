@@ -2,4 +2,4 @@
 
 mod common;
 
-clab_keys_core::store_conformance_tests!(common::sqlite);
+clab_keys_testing::store_conformance_tests!(common::sqlite);

@@ -14,11 +14,10 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use clab_keys_core::format::{BODY_LEN, KEY_ID_LEN, SECRET_LEN};
-use clab_keys_core::testing::conformance::forge_secret;
-use clab_keys_core::{KeyService, KeyServiceConfig, NewKey, UserId};
+use clab_keys_core::{KeyService, KeyServiceConfig, NewKey, TokenFormat, UserId};
 use clab_keys_seaorm::SeaOrmStore;
 use clab_keys_seaorm::migration::Migrator;
+use clab_keys_testing::conformance::forge_secret;
 use sea_orm::{ConnectOptions, Database};
 use sea_orm_migration::MigratorTrait as _;
 use tracing_subscriber::fmt::MakeWriter;
@@ -82,10 +81,13 @@ fn plaintext_token_never_reaches_sql() {
             ));
         });
         Migrator::up(&db, None).await.unwrap();
-        let keys = KeyService::builder(SeaOrmStore::new(db))
-            .config(KeyServiceConfig::default().inline_writes(true))
-            .build()
-            .unwrap();
+        let keys = KeyService::builder(
+            SeaOrmStore::new(db),
+            clab_keys_core::dangerous::sha256_hasher(),
+        )
+        .config(KeyServiceConfig::default())
+        .build()
+        .unwrap();
         let user = UserId::from(1_i64);
         let created = keys
             .create(&user, NewKey::new("logged").scopes(["projects:read"]))
@@ -121,13 +123,13 @@ fn plaintext_token_never_reaches_sql() {
         "sqlx's statement log was captured:\n{logs}"
     );
 
-    let secret_start = token.len() - BODY_LEN + KEY_ID_LEN;
+    let secret_start = token.len() - TokenFormat::BODY_LEN + TokenFormat::KEY_ID_LEN;
     let forged = forge_secret(&token);
     let secrets = [
         token.as_str(),
-        &token[secret_start..secret_start + SECRET_LEN],
+        &token[secret_start..secret_start + TokenFormat::SECRET_LEN],
         forged.as_str(),
-        &forged[secret_start..secret_start + SECRET_LEN],
+        &forged[secret_start..secret_start + TokenFormat::SECRET_LEN],
     ];
     for secret in secrets {
         assert!(

@@ -7,12 +7,12 @@
 
 mod common;
 
-use clab_keys_core::testing::ManualClock;
 use clab_keys_core::{
     AuthError, InsertOutcome, KeyId, KeyService, KeyStore as _, NewKey, RevokeOutcome, UserId,
 };
 use clab_keys_seaorm::SeaOrmStore;
 use clab_keys_seaorm::entity::{Column, Entity};
+use clab_keys_testing::ManualClock;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait as _, DbBackend, EntityTrait as _, QueryFilter as _};
 use sea_orm_migration::MigratorTrait as _;
@@ -131,7 +131,7 @@ async fn timestamps_keep_microseconds_and_order() {
 async fn rows_that_do_not_decode_are_store_errors_not_invalid_keys() {
     for (backend, store, db) in stores().await {
         let clock = ManualClock::fixed();
-        let keys = KeyService::builder(store.clone())
+        let keys = KeyService::builder(store.clone(), clab_keys_core::dangerous::sha256_hasher())
             .clock(clock)
             .build()
             .unwrap();
