@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use clab_keys::entropy::OsEntropy;
+use clab_keys::OsEntropy;
 use clab_keys::{KeyFormats, TokenFormat};
 use regex::Regex;
 

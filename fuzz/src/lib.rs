@@ -21,11 +21,13 @@ pub mod world;
 
 use std::sync::OnceLock;
 
-use clab_keys_core::credential::{BearerOutcome, MAX_BEARER_LEN};
-use clab_keys_core::format::{BODY_LEN, CHECKSUM_LEN, KEY_ID_LEN, MAX_TOKEN_LEN};
+use clab_keys_core::{BearerOutcome, MAX_BEARER_LEN};
+const BODY_LEN: usize = clab_keys_core::TokenFormat::BODY_LEN;
+const CHECKSUM_LEN: usize = clab_keys_core::TokenFormat::CHECKSUM_LEN;
+const KEY_ID_LEN: usize = clab_keys_core::TokenFormat::KEY_ID_LEN;
+const MAX_TOKEN_LEN: usize = clab_keys_core::TokenFormat::MAX_TOKEN_LEN;
 use clab_keys_core::{
-    KeyFormats, KeyPrefix, ParseError, Principal, Realm, Rejection, RejectionKind, Scopes,
-    TokenFormat, UserId,
+    KeyFormats, KeyPrefix, ParseError, Realm, Rejection, RejectionKind, Scopes, TokenFormat, UserId,
 };
 use regex::bytes::Regex;
 
@@ -245,8 +247,7 @@ pub fn reference_authorization<'a>(lines: &[&'a [u8]]) -> BearerOutcome<'a> {
 }
 
 fn check_authorization(lines: &[&[u8]]) {
-    let (outcome, allocs) =
-        measure(|| clab_keys_core::credential::parse_authorization(lines.iter().copied()));
+    let (outcome, allocs) = measure(|| clab_keys_core::parse_authorization(lines.iter().copied()));
     assert_eq!(allocs.count, 0, "header parsing allocated: {allocs:?}");
     assert_eq!(outcome, reference_authorization(lines), "model disagrees");
     // The positive case, stated a second way: one line that is exactly `Bearer <b64token>`.
@@ -400,7 +401,8 @@ pub fn challenge(data: &[u8]) {
         3 => {
             // The supported way to a scope challenge: a scoped credential missing `scope`.
             let granted = must(Scopes::new(["projects:read"]), "scopes");
-            let principal = Principal::from_jwt(UserId::from(1_i64), Some(granted));
+            let principal =
+                clab_keys_core::dangerous::session_principal(UserId::from(1_i64), Some(granted));
             match principal.require_scope(&scope, &realm) {
                 Ok(()) => {
                     assert_eq!(scope, "projects:read");

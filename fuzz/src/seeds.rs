@@ -2,8 +2,11 @@
 //! `examples/gen_corpus.rs` writes these to `corpus/<target>/<name>`; `tests/corpus.rs` checks
 //! that the committed files are these seeds and runs every target over them.
 
-use clab_keys_core::credential::MAX_BEARER_LEN;
-use clab_keys_core::format::{BODY_LEN, CHECKSUM_LEN, KEY_ID_LEN, MAX_TOKEN_LEN};
+use clab_keys_core::MAX_BEARER_LEN;
+const BODY_LEN: usize = clab_keys_core::TokenFormat::BODY_LEN;
+const CHECKSUM_LEN: usize = clab_keys_core::TokenFormat::CHECKSUM_LEN;
+const KEY_ID_LEN: usize = clab_keys_core::TokenFormat::KEY_ID_LEN;
+const MAX_TOKEN_LEN: usize = clab_keys_core::TokenFormat::MAX_TOKEN_LEN;
 
 use crate::world::{JWT_DOWN, JWT_OK, World};
 use crate::{LONGEST_PREFIX, reference_checksum};
@@ -243,7 +246,7 @@ fn router_values() -> Vec<(String, Vec<u8>)> {
         ("jwt_verifier_down", JWT_DOWN.as_bytes().to_vec()),
         (
             "jwt_bad_signature",
-            clab_keys_core::testing::http_table::JWT_BAD_SIGNATURE
+            clab_keys_testing::http_table::JWT_BAD_SIGNATURE
                 .as_bytes()
                 .to_vec(),
         ),

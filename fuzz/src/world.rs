@@ -8,21 +8,21 @@
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use clab_keys_core::credential::{BearerOutcome, looks_like_jwt, parse_authorization};
-use clab_keys_core::entropy::{Entropy, EntropyError, EntropyPurpose};
-use clab_keys_core::testing::{CallCounts, FailingStore, ManualClock, RecordingStore};
+use clab_keys_core::{BearerOutcome, looks_like_jwt, parse_authorization};
 use clab_keys_core::{
     CacheConfig, CredentialKind, CredentialRouter, JwtError, JwtIdentity, JwtVerifier, KeyFormats,
     KeyHasher, KeyId, KeyPrefix, KeyService, KeyServiceConfig, KeyStore, MemoryStore, NewKey,
     Pepper, Principal, Realm, Rejection, RejectionKind, Scopes, TokenFormat, UserId,
 };
+use clab_keys_core::{Entropy, EntropyError};
+use clab_keys_testing::{CallCounts, FailingStore, ManualClock, RecordingStore};
 use time::Duration;
 
 use crate::alloc_count::measure;
 use crate::{check_rejection, must};
 
 /// A JWT (JWS-shaped) the stand-in verifier accepts, for user `1`.
-pub const JWT_OK: &str = clab_keys_core::testing::http_table::JWT_USER1;
+pub const JWT_OK: &str = clab_keys_testing::http_table::JWT_USER1;
 /// A JWT for which the stand-in verifier reports that it cannot decide (503).
 pub const JWT_DOWN: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkb3duIn0.ZG93bi1zaWduYXR1cmU";
 /// The realm of every router here.
@@ -42,7 +42,7 @@ impl SeededEntropy {
 }
 
 impl Entropy for SeededEntropy {
-    fn fill(&self, _purpose: EntropyPurpose, dest: &mut [u8]) -> Result<(), EntropyError> {
+    fn fill(&self, dest: &mut [u8]) -> Result<(), EntropyError> {
         let mut state = self.0.lock().unwrap_or_else(|e| e.into_inner());
         for chunk in dest.chunks_mut(8) {
             *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -149,12 +149,11 @@ fn service(
     seed: u64,
 ) -> KeyService {
     must(
-        KeyService::builder(store)
+        KeyService::builder(store, hasher())
             .formats(formats("clab_user_", "clab_agent_"))
-            .hasher(hasher())
             .clock(clock.clone())
             .entropy(SeededEntropy::new(seed))
-            .config(KeyServiceConfig::default().inline_writes(true).cache(cache))
+            .config(KeyServiceConfig::default().cache(cache))
             .build(),
         "service",
     )
@@ -167,9 +166,9 @@ fn router(keys: KeyService) -> CredentialRouter {
 }
 
 fn id_of(token: &str) -> KeyId {
-    let body = &token[token.len() - clab_keys_core::format::BODY_LEN..];
+    let body = &token[token.len() - clab_keys_core::TokenFormat::BODY_LEN..];
     must(
-        KeyId::parse(&body[..clab_keys_core::format::KEY_ID_LEN]),
+        KeyId::parse(&body[..clab_keys_core::TokenFormat::KEY_ID_LEN]),
         "id",
     )
 }
@@ -207,14 +206,16 @@ impl World {
             };
             // A key made while pepper 1 was current.
             let old = must(
-                KeyService::builder(memory.clone())
-                    .hasher(must(
+                KeyService::builder(
+                    memory.clone(),
+                    must(
                         KeyHasher::hmac(1, must(Pepper::from_bytes(&PEPPER_OLD), "pepper")),
                         "hasher",
-                    ))
-                    .clock(clock.clone())
-                    .entropy(SeededEntropy::new(1))
-                    .build(),
+                    ),
+                )
+                .clock(clock.clone())
+                .entropy(SeededEntropy::new(1))
+                .build(),
                 "service",
             );
             let old_pepper_key = create(&old, UserId::from(3_i64), NewKey::new("old")).await;
@@ -241,9 +242,8 @@ impl World {
             let alice = must(UserId::new("alice"), "user id");
             let other_user_key = create(&main, alice, NewKey::new("alice")).await;
             let agent = must(
-                KeyService::builder(memory.clone())
+                KeyService::builder(memory.clone(), hasher())
                     .formats(formats("clab_agent_", "clab_user_"))
-                    .hasher(hasher())
                     .clock(clock.clone())
                     .entropy(SeededEntropy::new(3))
                     .build(),

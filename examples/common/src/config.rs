@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clab_keys_core::Pepper;
-use clab_keys_core::entropy::{Entropy as _, EntropyPurpose, OsEntropy};
+use clab_keys_core::{Entropy as _, OsEntropy};
 use secrecy::{ExposeSecret as _, SecretBox};
 
 /// The database used when `DATABASE_URL` is unset: a SQLite file in the working directory,
@@ -64,7 +64,7 @@ impl JwtSecret {
     pub fn generate() -> Result<Self, ConfigError> {
         let mut bytes = zeroize::Zeroizing::new([0u8; 32]);
         OsEntropy
-            .fill(EntropyPurpose::Secret, &mut bytes[..])
+            .fill(&mut bytes[..])
             .map_err(|e| ConfigError::Entropy(Box::new(e)))?;
         Self::new(&bytes[..])
     }

@@ -80,8 +80,7 @@ impl AppStateBuilder {
     /// Returns [`SetupError::Keys`] or [`SetupError::Jwt`] for invalid configuration.
     pub fn build(self) -> Result<AppState, SetupError> {
         let hasher = KeyHasher::hmac(PEPPER_VERSION, self.pepper).map_err(SetupError::Keys)?;
-        let keys = KeyService::builder(SeaOrmStore::new(self.db.clone()))
-            .hasher(hasher)
+        let keys = KeyService::builder(SeaOrmStore::new(self.db.clone()), hasher)
             .config(self.key_config)
             .build()
             .map_err(SetupError::Keys)?;
