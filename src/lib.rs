@@ -19,11 +19,10 @@ pub use clab_keys_core::{
     EntropyError, HashCheck, HashVersion, InsertOutcome, InvalidReason, InvalidScopes,
     InvalidUserId, JwtError, JwtIdentity, JwtVerifier, KeyDigest, KeyFormats, KeyHasher, KeyId,
     KeyInfo, KeyPrefix, KeyRecord, KeyRoute, KeyService, KeyServiceBuilder, KeyServiceConfig,
-    KeyStore, MANAGEMENT_PATH, MAX_BEARER_LEN, MAX_BODY_LEN, MAX_NAME_CHARS, ManagementCall,
+    KeyStore, MANAGEMENT_PATH, MAX_BEARER_LEN, MAX_BODY_LEN, ManagementCall,
     MemoryStore, NewKey, OsEntropy, ParseError, ParsedToken, Pepper, Principal, Realm, Rejection,
     RejectionKind, RevokeError, RevokeOutcome, Scopes, StoreError, StoredHash, SystemClock,
-    TokenFormat, UserId, VerifiedKey, key_info_json, looks_like_jwt, parse_authorization,
-    rfc3339, truncate_to_micros,
+    TokenFormat, UserId, VerifiedKey, looks_like_jwt, parse_authorization, truncate_to_micros,
 };
 
 /// Calls that step around the library's safeguards, fenced so that every use stands out in

@@ -63,7 +63,7 @@ pub use scope::{InvalidScopes, Scopes};
 pub use secret::{ApiKey, Pepper};
 pub use service::{
     AuthError, CacheConfig, CreateError, CreatedKey, InvalidReason, KeyInfo, KeyService,
-    KeyServiceBuilder, KeyServiceConfig, MAX_NAME_CHARS, NewKey, RevokeError, VerifiedKey,
+    KeyServiceBuilder, KeyServiceConfig, NewKey, RevokeError, VerifiedKey,
 };
 pub use store::{InsertOutcome, KeyRecord, KeyStore, MemoryStore, RevokeOutcome, StoreError};
 pub use user::{InvalidUserId, UserId};
@@ -71,6 +71,6 @@ pub use user::{InvalidUserId, UserId};
 pub use http::{
     ApiResponse, BearerOutcome, BodyBuffer, CredentialKind, CredentialRouter, JwtError,
     JwtIdentity, JwtVerifier, KeyRoute, MANAGEMENT_PATH, MAX_BEARER_LEN, MAX_BODY_LEN,
-    ManagementCall, Principal, Realm, Rejection, RejectionKind, key_info_json, looks_like_jwt,
-    parse_authorization, rfc3339,
+    ManagementCall, Principal, Realm, Rejection, RejectionKind, looks_like_jwt,
+    parse_authorization,
 };

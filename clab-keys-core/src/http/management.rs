@@ -131,13 +131,8 @@ struct CreateKeyBody {
 
 /// Formats a timestamp as RFC 3339 in UTC with microseconds, always 27 characters
 /// (`2026-11-29T08:30:00.123456Z`).
-///
-/// ```
-/// # extern crate clab_keys_core as clab_keys;
-/// let t = time::macros::datetime!(2026-11-29 08:30:00.4 UTC);
-/// assert_eq!(clab_keys::rfc3339(t), "2026-11-29T08:30:00.400000Z");
-/// ```
-pub fn rfc3339(t: OffsetDateTime) -> String {
+
+fn rfc3339(t: OffsetDateTime) -> String {
     const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
     );
@@ -161,7 +156,7 @@ fn scopes_json(info: &KeyInfo) -> Value {
 
 /// The list representation of a key: `id, name, prefix, scopes, created_at, expires_at,
 /// last_used_at, revoked_at`. Never the token or its hash.
-pub fn key_info_json(info: &KeyInfo) -> Value {
+fn key_info_json(info: &KeyInfo) -> Value {
     json!({
         "id": info.key_id.as_str(),
         "name": info.name,
@@ -275,5 +270,18 @@ async fn revoke_key(router: &CredentialRouter, principal: &Principal, key_id: &s
             tracing::error!(target: "clab_keys", error = %e, "revoking api key failed");
             unavailable(router)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_microseconds() {
+        let t = time::macros::datetime!(2026-11-29 08:30:00.4 UTC);
+        assert_eq!(rfc3339(t), "2026-11-29T08:30:00.400000Z");
+        let east = time::macros::datetime!(2026-11-29 09:30:00 +01:00);
+        assert_eq!(rfc3339(east), "2026-11-29T08:30:00.000000Z");
     }
 }

@@ -12,7 +12,7 @@ mod router;
 
 pub use body::{BodyBuffer, MAX_BODY_LEN};
 pub use header::{BearerOutcome, MAX_BEARER_LEN, looks_like_jwt, parse_authorization};
-pub use management::{KeyRoute, MANAGEMENT_PATH, ManagementCall, key_info_json, rfc3339};
+pub use management::{KeyRoute, MANAGEMENT_PATH, ManagementCall};
 pub use principal::{CredentialKind, Principal};
 pub use rejection::{Realm, Rejection, RejectionKind};
 pub use response::ApiResponse;

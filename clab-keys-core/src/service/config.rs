@@ -109,7 +109,7 @@ impl KeyServiceConfig {
 }
 
 /// Longest key name, in characters, after trimming.
-pub const MAX_NAME_CHARS: usize = 100;
+const MAX_NAME_CHARS: usize = 100;
 
 /// Trims a name and checks it is 1–100 characters without control characters.
 pub(crate) fn validate_name(name: &str) -> Result<String, CreateError> {

@@ -23,7 +23,6 @@ use crate::user::UserId;
 use background::{Background, TouchGuard};
 pub use cache::CacheConfig;
 use cache::VerificationCache;
-pub use config::MAX_NAME_CHARS;
 pub use config::{KeyServiceConfig, NewKey};
 pub use errors::{AuthError, CreateError, InvalidReason, RevokeError};
 
