@@ -33,10 +33,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (jwt_secret, (pepper, _)) = (b"dev-only-jwt-secret-change-me-32b", Pepper::generate()?);
     let keys = KeyService::builder(MemoryStore::new(), KeyHasher::hmac(1, pepper)?).build()?;
     let credentials = CredentialRouter::new(keys)
-        .with_jwt(Sessions(DecodingKey::from_secret(jwt_secret)));
+        .with_jwt(Sessions(DecodingKey::from_secret(jwt_secret)?));
     let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 3600;
     let claims = json!({ "sub": "1", "exp": exp });
-    let jwt = jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(jwt_secret))?;
+    let jwt = jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(jwt_secret)?)?;
 
     let app = Router::new()
         .route("/me", get(me))
