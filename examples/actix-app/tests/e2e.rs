@@ -4,8 +4,7 @@
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../../axum-app/tests/support/mod.rs"]
-mod support;
+use clab_keys_example_tests as support;
 
 const BIN: &str = env!("CARGO_BIN_EXE_actix-app");
 

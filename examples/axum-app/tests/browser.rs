@@ -1,10 +1,10 @@
 //! The settings page and `/developers` of `axum-app` in headless Chromium (skipped when
 //! chromium/chromedriver are missing, unless `CLAB_KEYS_REQUIRE_BROWSER=1`). Screenshots go to
-//! `target/screenshots/axum-app/`. Shared with actix-app: see `support/browser.rs`.
+//! `target/screenshots/axum-app/`. Shared with actix-app: see `examples/test-support/src/browser.rs`.
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use clab_keys_example_tests as support;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn create_copy_use_and_revoke_a_key_in_the_browser() {

@@ -1,10 +1,10 @@
 //! End-to-end: the `axum-app` binary, started as a person would (`ADDR`, a fresh working
 //! directory, nothing else), walked through the original app's test plan over real HTTP.
-//! The plan itself is shared with actix-app: see `support/plan.rs`.
+//! The plan itself is shared with actix-app: see `examples/test-support/src/plan.rs`.
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod support;
+use clab_keys_example_tests as support;
 
 const BIN: &str = env!("CARGO_BIN_EXE_axum-app");
 

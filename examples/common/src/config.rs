@@ -1,5 +1,6 @@
 //! Configuration from the environment (contract §7): `ADDR`, `DATABASE_URL`, `JWT_SECRET`,
-//! `CLAB_KEYS_PEPPER` and `CLAB_KEYS_CACHE_TTL_SECS` (the names in [`ENV_VARS`]). `RUST_LOG` is
+//! `CLAB_KEYS_PEPPER`, `CLAB_KEYS_CACHE_TTL_SECS` and `SEED_DEMO_USERS` (the names in
+//! [`ENV_VARS`]). `RUST_LOG` is
 //! read by the log subscriber (`init_tracing`), not here.
 //!
 //! Missing secrets are replaced by random development values, and the app says so once on
@@ -19,12 +20,13 @@ use secrecy::{ExposeSecret as _, SecretBox};
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://clab-keys-example.sqlite?mode=rwc";
 
 /// Environment variable names, in the order they are documented.
-pub const ENV_VARS: [&str; 5] = [
+pub const ENV_VARS: [&str; 6] = [
     "ADDR",
     "DATABASE_URL",
     "JWT_SECRET",
     "CLAB_KEYS_PEPPER",
     "CLAB_KEYS_CACHE_TTL_SECS",
+    "SEED_DEMO_USERS",
 ];
 
 /// What is printed when `JWT_SECRET` is unset. It names no value.
@@ -109,6 +111,9 @@ pub enum ConfigError {
     /// `CLAB_KEYS_CACHE_TTL_SECS` is not a whole number of seconds from 0 to 300.
     #[error("CLAB_KEYS_CACHE_TTL_SECS must be a whole number of seconds from 0 (off) to 300")]
     InvalidCacheTtl,
+    /// `SEED_DEMO_USERS` is neither `0` nor `1`.
+    #[error("SEED_DEMO_USERS must be 1 (seed the demo users) or 0 (do not)")]
+    InvalidSeedDemoUsers,
     /// A variable is set but empty (unset it to use the default).
     #[error("{0} is set but empty; unset it to use the default")]
     Empty(&'static str),
@@ -137,6 +142,7 @@ pub struct Config {
     dev_jwt_secret: bool,
     dev_pepper: bool,
     cache_ttl_secs: u32,
+    seed_demo_users: bool,
 }
 
 static JWT_NOTICE_SHOWN: AtomicBool = AtomicBool::new(false);
@@ -250,6 +256,15 @@ impl Config {
             None => 0,
         };
 
+        // The demo users have published passwords: they go only into the default SQLite file,
+        // never silently into a database given by `DATABASE_URL`, unless asked for.
+        let seed_demo_users = match get("SEED_DEMO_USERS")?.as_deref().map(str::trim) {
+            Some("1") => true,
+            Some("0") => false,
+            Some(_) => return Err(ConfigError::InvalidSeedDemoUsers),
+            None => database_url == DEFAULT_DATABASE_URL,
+        };
+
         Ok(Self {
             addr,
             database_url,
@@ -258,6 +273,7 @@ impl Config {
             dev_jwt_secret,
             dev_pepper,
             cache_ttl_secs,
+            seed_demo_users,
         })
     }
 
@@ -324,6 +340,12 @@ impl Config {
         clab_keys_core::KeyServiceConfig::default().cache(cache)
     }
 
+    /// Whether the demo users (published passwords) are seeded: by default only into the
+    /// default SQLite file; `SEED_DEMO_USERS=1` or `0` decides for any database.
+    pub fn seeds_demo_users(&self) -> bool {
+        self.seed_demo_users
+    }
+
     /// Splits the configuration into what [`crate::AppState::from_config`] consumes.
     pub(crate) fn into_parts(self) -> (String, JwtSecret, Pepper) {
         (self.database_url, self.jwt_secret, self.pepper)
@@ -340,6 +362,7 @@ impl fmt::Debug for Config {
             .field("dev_jwt_secret", &self.dev_jwt_secret)
             .field("cache_ttl_secs", &self.cache_ttl_secs)
             .field("dev_pepper", &self.dev_pepper)
+            .field("seed_demo_users", &self.seed_demo_users)
             .finish()
     }
 }

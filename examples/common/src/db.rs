@@ -175,15 +175,18 @@ pub async fn seed_demo_users(db: &DatabaseConnection) -> Result<(), DatabaseErro
     Ok(())
 }
 
-/// Connects, migrates and seeds: everything an app needs before it serves.
+/// Connects, migrates and (when `seed` says so) seeds the demo users: everything an app needs
+/// before it serves.
 ///
 /// # Errors
 ///
 /// Returns the first [`DatabaseError`].
-pub async fn setup(url: &str) -> Result<DatabaseConnection, DatabaseError> {
+pub async fn setup(url: &str, seed: bool) -> Result<DatabaseConnection, DatabaseError> {
     let db = connect(url).await?;
     migrate(&db).await?;
-    seed_demo_users(&db).await?;
+    if seed {
+        seed_demo_users(&db).await?;
+    }
     Ok(db)
 }
 

@@ -115,8 +115,9 @@ impl AppState {
         }
     }
 
-    /// Connects to the configured database, migrates it, seeds the demo users and builds the
-    /// state: the whole start-up of an example app.
+    /// Connects to the configured database, migrates it, seeds the demo users when the
+    /// configuration says so ([`Config::seeds_demo_users`]) and builds the state: the whole
+    /// start-up of an example app.
     ///
     /// # Errors
     ///
@@ -124,9 +125,10 @@ impl AppState {
     pub async fn from_config(config: Config) -> Result<Self, SetupError> {
         let backend = config.database_backend();
         let key_config = config.key_config();
+        let seed = config.seeds_demo_users();
         let (url, jwt_secret, pepper) = config.into_parts();
-        let db = db::setup(&url).await?;
-        tracing::info!(backend, "database ready (migrated, demo users seeded)");
+        let db = db::setup(&url, seed).await?;
+        tracing::info!(backend, demo_users = seed, "database ready");
         Self::builder(db, jwt_secret, pepper)
             .key_config(key_config)
             .build()

@@ -50,7 +50,7 @@ fn template() -> &'static std::path::Path {
                     .build()
                     .unwrap()
                     .block_on(async {
-                        let db = db::setup(&url).await.unwrap();
+                        let db = db::setup(&url, true).await.unwrap();
                         db.close().await.unwrap();
                     });
                 dir
@@ -66,7 +66,7 @@ async fn app() -> TestApp {
     std::fs::copy(template().join("app.sqlite"), dir.path().join("app.sqlite")).unwrap();
     let url = sqlite_url(&dir);
     // Runs the migrations and the seeding again: both must find nothing to do.
-    let db = db::setup(&url).await.unwrap();
+    let db = db::setup(&url, true).await.unwrap();
     TestApp {
         state: build_state(db),
         url,
@@ -103,7 +103,7 @@ async fn user_id(state: &AppState, email: &str) -> i64 {
 async fn setup_creates_the_tables_and_seeds_the_demo_users_once() {
     let app = app().await;
     // A second start over the same file: no error, no duplicate users.
-    let again = db::setup(&app.url).await.unwrap();
+    let again = db::setup(&app.url, true).await.unwrap();
     let count = again
         .query_one_raw(Statement::from_string(
             again.get_database_backend(),
@@ -334,8 +334,10 @@ async fn a_closed_database_gives_503_not_401() {
 async fn from_config_sets_up_a_fresh_sqlite_file() {
     let dir = tempfile::tempdir().unwrap();
     let url = sqlite_url(&dir);
-    let config = clab_keys_example_common::Config::from_lookup("127.0.0.1:0", |name| {
-        (name == "DATABASE_URL").then(|| url.clone())
+    let config = clab_keys_example_common::Config::from_lookup("127.0.0.1:0", |name| match name {
+        "DATABASE_URL" => Some(url.clone()),
+        "SEED_DEMO_USERS" => Some("1".to_owned()),
+        _ => None,
     })
     .unwrap();
     let state = AppState::from_config(config).await.unwrap();
@@ -345,6 +347,25 @@ async fn from_config_sets_up_a_fresh_sqlite_file() {
             .login("demo@example.com", "demo-password")
             .await
             .is_ok()
+    );
+    state.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_database_given_by_url_gets_no_demo_users_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = sqlite_url(&dir);
+    let config = clab_keys_example_common::Config::from_lookup("127.0.0.1:0", |name| {
+        (name == "DATABASE_URL").then(|| url.clone())
+    })
+    .unwrap();
+    let state = AppState::from_config(config).await.unwrap();
+    assert!(
+        state
+            .login("demo@example.com", "demo-password")
+            .await
+            .is_err(),
+        "the demo user's published password must not open a database given by DATABASE_URL"
     );
     state.shutdown().await;
 }

@@ -334,3 +334,34 @@ fn verification_cache_is_opt_in() {
         );
     }
 }
+
+#[test]
+fn demo_users_are_seeded_only_into_the_default_sqlite_file_unless_asked() {
+    let default = Config::from_lookup("127.0.0.1:3000", lookup(&[])).unwrap();
+    assert!(default.seeds_demo_users());
+    let given = lookup(&[("DATABASE_URL", "postgres://app:pw@db/app")]);
+    assert!(
+        !Config::from_lookup("127.0.0.1:3000", given)
+            .unwrap()
+            .seeds_demo_users()
+    );
+    let asked = lookup(&[
+        ("DATABASE_URL", "postgres://app:pw@db/app"),
+        ("SEED_DEMO_USERS", "1"),
+    ]);
+    assert!(
+        Config::from_lookup("127.0.0.1:3000", asked)
+            .unwrap()
+            .seeds_demo_users()
+    );
+    let refused = lookup(&[("SEED_DEMO_USERS", "0")]);
+    assert!(
+        !Config::from_lookup("127.0.0.1:3000", refused)
+            .unwrap()
+            .seeds_demo_users()
+    );
+    let err =
+        Config::from_lookup("127.0.0.1:3000", lookup(&[("SEED_DEMO_USERS", "yes")])).unwrap_err();
+    assert!(matches!(err, ConfigError::InvalidSeedDemoUsers));
+    assert!(err.to_string().contains("SEED_DEMO_USERS"));
+}

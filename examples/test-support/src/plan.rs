@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{DEMO, Http, JWT_SECRET, Launch, OTHER, PEPPER_B64, Response, assert_no_secret_in};
+use crate::{DEMO, Http, JWT_SECRET, Launch, OTHER, PEPPER_B64, Response, assert_no_secret_in};
 
 /// The realm the example apps name in every challenge.
 const REALM: &str = "clab-keys-example";
@@ -504,17 +504,34 @@ fn listed<'a>(list: &'a Value, id: &str) -> &'a Value {
 }
 
 /// `DATABASE_URL` chooses the database: a SQLite file elsewhere, created on start; nothing is
-/// created in the working directory.
+/// created in the working directory. The demo users (published passwords) are not seeded into
+/// a database given by `DATABASE_URL` unless `SEED_DEMO_USERS=1` asks for them.
 pub async fn database_url(bin: &str) {
     let dir = tempfile::tempdir().unwrap();
     let elsewhere = tempfile::tempdir().unwrap();
     let file = elsewhere.path().join("chosen.sqlite");
     let url = format!("sqlite://{}?mode=rwc", file.display());
-    let running = Launch::new(bin, dir.path())
+    let unseeded = Launch::new(bin, dir.path())
         .env("DATABASE_URL", &url)
         .start()
         .await;
-    assert_eq!(running.http.get("/healthz", None).await.status, 200);
+    assert_eq!(unseeded.http.get("/healthz", None).await.status, 200);
+    let login = json!({ "email": DEMO.0, "password": DEMO.1 });
+    let refused = unseeded
+        .http
+        .send("POST", "/api/auth/login", None, Some(&login))
+        .await;
+    assert_eq!(
+        refused.status, 401,
+        "no demo user without SEED_DEMO_USERS=1"
+    );
+    unseeded.stop().await;
+
+    let running = Launch::new(bin, dir.path())
+        .env("DATABASE_URL", &url)
+        .env("SEED_DEMO_USERS", "1")
+        .start()
+        .await;
     let jwt = running.http.login(DEMO).await;
     assert!(file.is_file());
     assert!(!dir.path().join("clab-keys-example.sqlite").exists());
@@ -596,7 +613,9 @@ pub async fn server_databases(bin: &str) {
             .await
             .unwrap_or_else(|e| panic!("{variable} is set but no database could be created: {e}"));
         let dir = tempfile::tempdir().unwrap();
-        let launch = Launch::new(bin, dir.path()).env("DATABASE_URL", &database.url);
+        let launch = Launch::new(bin, dir.path())
+            .env("DATABASE_URL", &database.url)
+            .env("SEED_DEMO_USERS", "1");
 
         let running = launch.start().await;
         let http = running.http.clone();

@@ -1,8 +1,14 @@
 //! What the end-to-end and browser tests of both example apps share: starting the app's binary
 //! the way a person does, an HTTP client, and the test plans themselves ([`plan`] and
-//! [`browser`]). The actix-app tests include this directory with `#[path]`, so that both apps
-//! are held to the very same plan.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+//! [`browser`]). Both apps' tests depend on this crate (a dev-dependency), so that both are
+//! held to the very same plan.
+// Test support reports failures by panicking, like `assert!`.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::missing_panics_doc
+)]
 
 pub mod browser;
 pub mod plan;

@@ -15,7 +15,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Value, json};
 
-use super::{DEMO, Http, Launch, Output, assert_no_secret_in, target_dir};
+use crate::{DEMO, Http, Launch, Output, assert_no_secret_in, target_dir};
 
 /// How long any one thing in the page may take.
 const STEP_TIMEOUT: Duration = Duration::from_secs(20);
