@@ -1,10 +1,12 @@
 //! What the two clab-keys example apps (`axum-app` and `actix-app`) share, so that each app is
 //! only routing glue:
 //!
-//! - [`Config`]: `ADDR`, `DATABASE_URL`, `JWT_SECRET`, `CLAB_KEYS_PEPPER` from the environment,
-//!   with development values (announced once on stderr, never printed) when secrets are unset;
+//! - [`Config`]: `ADDR`, `DATABASE_URL`, `JWT_SECRET`, `CLAB_KEYS_PEPPER`,
+//!   `CLAB_KEYS_CACHE_TTL_SECS` and `SEED_DEMO_USERS` from the environment, with development
+//!   values (announced once on stderr, never printed) when secrets are unset;
 //! - the database ([`db`]): SeaORM connection, the app's own [`Migrator`] (a `users` table plus
-//!   the clab-keys migration, embedded), the two demo users seeded idempotently;
+//!   the clab-keys migration, embedded), the two demo users seeded idempotently into the
+//!   default SQLite file (or any database with `SEED_DEMO_USERS=1`);
 //! - [`JwtAuth`]: 60-minute HS256 session tokens with `jsonwebtoken`, and the
 //!   [`clab_keys_core::JwtVerifier`] the credential router uses;
 //! - [`AppState`]: the key service over the SeaORM store, the credential router, and the
