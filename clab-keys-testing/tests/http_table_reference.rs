@@ -72,6 +72,7 @@ impl HttpHarness for Reference {
                 .into_iter()
                 .collect(),
             cache_control: r.header("cache-control").map(str::to_owned),
+            allow: r.header("allow").map(str::to_owned),
             body: r.body,
         }
     }

@@ -10,10 +10,10 @@
 //! | `GET /api/optional` | optional credential; `200 {"user_id": null}` without one |
 //! | `GET /api/scoped` | requires scope `projects:read`; `200 {"ok": true}` |
 //! | `GET /api/interactive` | requires a JWT session; `200 {"ok": true}` |
-//! | `/api/user/api-keys` | the adapter's ready management router/scope, nested there |
+//! | `/api/user/api-keys` and every path below it | the adapter's ready management router/scope, mounted there |
 //!
 //! and calls [`run_http_table`], which builds a fresh fixture and app per row and checks
-//! status, `WWW-Authenticate`, the JSON `error` code and row-specific facts.
+//! status, `WWW-Authenticate`, `Allow`, the JSON `error` code and row-specific facts.
 
 mod fixture;
 mod rows;
@@ -30,7 +30,7 @@ pub use rows::{After, Challenge, Path, Row, Setup, rows};
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct TestRequest {
-    /// `GET`, `POST` or `DELETE`.
+    /// `GET`, `POST`, `DELETE`, or another method for the rows that expect a 405.
     pub method: &'static str,
     /// Path and query.
     pub path: String,
@@ -49,6 +49,8 @@ pub struct TestResponse {
     pub www_authenticate: Vec<String>,
     /// The `Cache-Control` value, if any.
     pub cache_control: Option<String>,
+    /// The `Allow` value, if any (every 405 has one).
+    pub allow: Option<String>,
     /// The body.
     pub body: Vec<u8>,
 }

@@ -89,6 +89,8 @@ pub struct Row {
     pub challenge: Challenge,
     /// Expected JSON `error` code, when the status is an error.
     pub error: Option<&'static str>,
+    /// Expected `Allow` header (`None`: no `Allow` header at all).
+    pub allow: Option<&'static str>,
     /// Extra check.
     pub after: After,
 }
@@ -112,6 +114,7 @@ const fn row(
         status,
         challenge,
         error,
+        allow: None,
         after: After::None,
     }
 }
@@ -129,12 +132,19 @@ impl Row {
         self.after = after;
         self
     }
+    const fn allow(mut self, allow: &'static str) -> Self {
+        self.allow = Some(allow);
+        self
+    }
 }
 
 use Challenge::{Absent, Bare, Error};
 
 const ME: Path = Path::Me;
 const KEYS: Path = Path::Other("/api/user/api-keys");
+const KEYS_SLASH: Path = Path::Other("/api/user/api-keys/");
+const KEYS_NESTED: Path = Path::Other("/api/user/api-keys/a/b");
+const KEY: Path = Path::Other("/api/user/api-keys/{key_id}");
 const IR: Challenge = Error("invalid_request");
 const IT: Challenge = Error("invalid_token");
 const IS: Challenge = Error("insufficient_scope");
@@ -864,6 +874,156 @@ pub fn rows() -> Vec<Row> {
             Some("not_found"),
         )
         .after(After::StillWorks("{key}")),
+        // Management edges (contract §6): core routes the method and the path below the mount
+        // point before authentication, so every adapter gives the same JSON 404 for paths that
+        // name no endpoint and the same JSON 405 with `Allow` for a wrong method, whatever the
+        // credential.
+        row(
+            "collection_with_trailing_slash_is_404",
+            "GET",
+            KEYS_SLASH,
+            &["Bearer {jwt}"],
+            404,
+            Absent,
+            Some("not_found"),
+        ),
+        row(
+            "collection_with_trailing_slash_without_credentials_is_404",
+            "GET",
+            KEYS_SLASH,
+            &[],
+            404,
+            Absent,
+            Some("not_found"),
+        ),
+        row(
+            "revoke_without_id_is_404",
+            "DELETE",
+            KEYS_SLASH,
+            &["Bearer {jwt}"],
+            404,
+            Absent,
+            Some("not_found"),
+        ),
+        row(
+            "revoke_without_id_without_credentials_is_404",
+            "DELETE",
+            KEYS_SLASH,
+            &[],
+            404,
+            Absent,
+            Some("not_found"),
+        ),
+        row(
+            "revoke_nested_path_is_404",
+            "DELETE",
+            KEYS_NESTED,
+            &["Bearer {jwt}"],
+            404,
+            Absent,
+            Some("not_found"),
+        ),
+        row(
+            "revoke_nested_path_without_credentials_is_404",
+            "DELETE",
+            KEYS_NESTED,
+            &[],
+            404,
+            Absent,
+            Some("not_found"),
+        ),
+        row(
+            "put_on_collection_is_405",
+            "PUT",
+            KEYS,
+            &["Bearer {jwt}"],
+            405,
+            Absent,
+            Some("method_not_allowed"),
+        )
+        .body(r#"{"name":"ci"}"#)
+        .allow("GET, POST"),
+        row(
+            "put_on_collection_without_credentials_is_405",
+            "PUT",
+            KEYS,
+            &[],
+            405,
+            Absent,
+            Some("method_not_allowed"),
+        )
+        .allow("GET, POST"),
+        row(
+            "put_on_collection_with_bad_token_is_405",
+            "PUT",
+            KEYS,
+            &["Bearer {unknown_key}"],
+            405,
+            Absent,
+            Some("method_not_allowed"),
+        )
+        .allow("GET, POST"),
+        row(
+            "delete_on_collection_is_405",
+            "DELETE",
+            KEYS,
+            &["Bearer {jwt}"],
+            405,
+            Absent,
+            Some("method_not_allowed"),
+        )
+        .allow("GET, POST"),
+        row(
+            "get_on_key_is_405",
+            "GET",
+            KEY,
+            &["Bearer {jwt}"],
+            405,
+            Absent,
+            Some("method_not_allowed"),
+        )
+        .allow("DELETE"),
+        row(
+            "get_on_key_without_credentials_is_405",
+            "GET",
+            KEY,
+            &[],
+            405,
+            Absent,
+            Some("method_not_allowed"),
+        )
+        .allow("DELETE"),
+        row(
+            "post_on_key_is_405",
+            "POST",
+            KEY,
+            &["Bearer {jwt}"],
+            405,
+            Absent,
+            Some("method_not_allowed"),
+        )
+        .body(r#"{"name":"ci"}"#)
+        .allow("DELETE"),
+        row(
+            "list_with_query_string_is_the_collection",
+            "GET",
+            Path::Other("/api/user/api-keys?page=2"),
+            &["Bearer {jwt}"],
+            200,
+            OK,
+            None,
+        )
+        .after(After::ListHidesSecrets),
+        row(
+            "revoke_with_query_string_is_the_key",
+            "DELETE",
+            Path::Other("/api/user/api-keys/{key_id}?confirm=1"),
+            &["Bearer {jwt}"],
+            204,
+            OK,
+            None,
+        )
+        .after(After::NoLongerWorks("{key}")),
     ]
 }
 
@@ -982,6 +1142,7 @@ pub(super) fn check(row: &Row, r: &TestResponse, _setup_ok: bool) {
             );
         }
     }
+    assert_eq!(r.allow.as_deref(), row.allow, "row `{name}`: Allow header");
     if let Some(code) = row.error {
         assert_eq!(
             json(&r.body)["error"],
