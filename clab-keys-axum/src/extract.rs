@@ -1,5 +1,12 @@
-//! Extractors: [`CurrentUser`] (JWT or API key) and [`InteractiveUser`] (JWT only).
+//! Extractors: [`CurrentUser`] (JWT or API key), [`InteractiveUser`] (JWT only), [`MaybeUser`]
+//! (optional credential) and [`RequireScope`] (a credential that may use a scope).
+//!
+//! Each reads every `Authorization` line as raw bytes, hands them to core's
+//! [`CredentialRouter`] (taken from the app state through [`FromRef`]) and turns core's verdict
+//! into a value or an [`AuthRejection`].
 
+use std::fmt;
+use std::marker::PhantomData;
 use std::ops::Deref;
 
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
@@ -10,8 +17,16 @@ use clab_keys_core::{CredentialRouter, Principal, Rejection};
 
 use crate::AuthRejection;
 
-/// Every `Authorization` field line of a request, as raw bytes, in order. Core decides what
-/// they mean (none, one, several, non-UTF-8…).
+/// What authenticating a request gave, kept in its extensions so that a request is
+/// authenticated once however many extractors and middleware ask.
+///
+/// Crate-private on purpose: application code cannot insert one, so a `Principal` that some
+/// other middleware puts in the extensions is never taken for a verified caller.
+#[derive(Clone)]
+pub(crate) struct Authenticated(Result<Option<Principal>, Rejection>);
+
+/// Every `Authorization` field line, in order, as raw bytes: core decides what none, several,
+/// an empty line or a non-ASCII byte mean.
 fn authorization_lines(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> + Send {
     headers
         .get_all(AUTHORIZATION)
@@ -19,94 +34,62 @@ fn authorization_lines(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> + Sen
         .map(HeaderValue::as_bytes)
 }
 
-/// The principal of a request, or `None` when it presented no credential.
-///
-/// A principal already in the request extensions (put there by [`crate::authenticate`],
-/// [`crate::require_scope`] or an earlier extractor) is reused, so a request is authenticated
-/// once however many extractors ask; a new one is stored there for the next.
-pub(crate) async fn optional_principal(
+/// Core's optional-authentication outcome for the request: the cached one if an extractor or
+/// middleware of this crate already authenticated it, otherwise a new one, cached for the next.
+pub(crate) async fn authenticated(
     parts: &mut Parts,
     router: &CredentialRouter,
 ) -> Result<Option<Principal>, Rejection> {
-    if let Some(principal) = parts.extensions.get::<Principal>() {
-        return Ok(Some(principal.clone()));
+    if let Some(Authenticated(outcome)) = parts.extensions.get::<Authenticated>() {
+        return outcome.clone();
     }
-    let principal = router
+    let outcome = router
         .authenticate_optional(authorization_lines(&parts.headers))
-        .await?;
-    if let Some(principal) = &principal {
-        parts.extensions.insert(principal.clone());
-    }
-    Ok(principal)
+        .await;
+    parts.extensions.insert(Authenticated(outcome.clone()));
+    outcome
 }
 
-/// The principal of a request; as [`optional_principal`], but a request without a credential
-/// gets core's "missing credentials" rejection.
-pub(crate) async fn principal(
+/// The caller, who must present a credential; returned with the router, for checks that need
+/// its realm.
+async fn required<S>(
     parts: &mut Parts,
-    router: &CredentialRouter,
-) -> Result<Principal, Rejection> {
-    if let Some(principal) = parts.extensions.get::<Principal>() {
-        return Ok(principal.clone());
-    }
-    let principal = router
-        .authenticate(authorization_lines(&parts.headers))
-        .await?;
-    parts.extensions.insert(principal.clone());
-    Ok(principal)
+    state: &S,
+) -> Result<(CredentialRouter, Principal), Rejection>
+where
+    CredentialRouter: FromRef<S>,
+{
+    let router = CredentialRouter::from_ref(state);
+    let principal = router.required(authenticated(parts, &router).await)?;
+    Ok((router, principal))
 }
 
 /// The authenticated caller, by JWT session or API key: the `get_current_user` of an app.
 ///
-/// Reads every `Authorization` line and hands them to core's [`CredentialRouter`], which the
-/// app's state must provide through [`FromRef`]. Rejections are RFC 6750 answers
-/// ([`AuthRejection`]): 401 with a bare challenge without a credential, 400 `invalid_request`
-/// for a malformed header, 401 `invalid_token` for a refused credential, 503 when the key
-/// store is down.
+/// Without a valid credential the request is refused with core's answer ([`AuthRejection`]):
+/// 401 with a bare challenge without a credential, 400 `invalid_request` for a malformed
+/// header, 401 `invalid_token` for a refused credential, 503 when the key store is down.
 ///
-/// As `Option<CurrentUser>` it makes the credential optional: a request without one gets
-/// `None`, but a credential that is presented and bad is still refused (a typo in a token
-/// must not silently turn a caller anonymous).
+/// As `Option<CurrentUser>` (or as [`MaybeUser`]) it makes the credential optional: a request
+/// without one gets `None`, but a credential that is presented and bad is still refused.
 ///
-/// The caller's [`Principal`] is kept in the request extensions, so later extractors (and
-/// `Extension<Principal>`) reuse it instead of authenticating the request again; a principal
-/// already stored there by [`authenticate`](crate::authenticate) or
-/// [`require_scope`](crate::require_scope) is used as it is.
+/// A request is authenticated once: the middleware and extractors of this crate share the
+/// outcome through the request extensions.
 ///
 /// ```
+/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
 /// use axum::{Router, routing::get};
-/// use clab_keys_axum::CurrentUser;
-/// use clab_keys_core::CredentialRouter;
+/// use clab_keys::CredentialRouter;
+/// use clab_keys::axum::CurrentUser;
 ///
 /// async fn me(user: CurrentUser) -> String {
 ///     format!("{} via {}", user.user_id(), user.kind().as_str())
 /// }
 ///
-/// async fn greeting(user: Option<CurrentUser>) -> String {
-///     user.map_or_else(|| "hello, stranger".to_owned(), |u| format!("hello, {}", u.user_id()))
-/// }
-///
-/// let app: Router<CredentialRouter> = Router::new()
-///     .route("/me", get(me))
-///     .route("/greeting", get(greeting));
+/// let app: Router<CredentialRouter> = Router::new().route("/me", get(me));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CurrentUser(pub Principal);
-
-impl CurrentUser {
-    /// The principal.
-    pub fn into_inner(self) -> Principal {
-        self.0
-    }
-}
-
-impl Deref for CurrentUser {
-    type Target = Principal;
-
-    fn deref(&self) -> &Principal {
-        &self.0
-    }
-}
 
 impl<S> FromRequestParts<S> for CurrentUser
 where
@@ -116,8 +99,8 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let router = CredentialRouter::from_ref(state);
-        Ok(Self(principal(parts, &router).await?))
+        let (_, principal) = required(parts, state).await?;
+        Ok(Self(principal))
     }
 }
 
@@ -132,21 +115,20 @@ where
         parts: &mut Parts,
         state: &S,
     ) -> Result<Option<Self>, Self::Rejection> {
-        let router = CredentialRouter::from_ref(state);
-        Ok(optional_principal(parts, &router).await?.map(Self))
+        let MaybeUser(principal) = MaybeUser::from_request_parts(parts, state).await?;
+        Ok(principal.map(Self))
     }
 }
 
-/// The caller, who must be using an interactive (JWT) session.
-///
-/// For account-level actions such as managing API keys: a leaked API key must not be able to
-/// mint more keys. An API key gets 403 with `error="insufficient_scope"` and the JSON code
-/// `interactive_session_required`; everything else is refused as by [`CurrentUser`].
+/// The authenticated caller, who must use an interactive (JWT) session: an API key is refused
+/// with `403` `interactive_session_required`, so that a leaked key cannot manage keys or the
+/// account. Everything else is refused as by [`CurrentUser`].
 ///
 /// ```
+/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
 /// use axum::{Router, routing::post};
-/// use clab_keys_axum::InteractiveUser;
-/// use clab_keys_core::CredentialRouter;
+/// use clab_keys::CredentialRouter;
+/// use clab_keys::axum::InteractiveUser;
 ///
 /// async fn change_password(user: InteractiveUser) -> String {
 ///     format!("password of {} changed", user.user_id())
@@ -157,21 +139,6 @@ where
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InteractiveUser(pub Principal);
 
-impl InteractiveUser {
-    /// The principal.
-    pub fn into_inner(self) -> Principal {
-        self.0
-    }
-}
-
-impl Deref for InteractiveUser {
-    type Target = Principal;
-
-    fn deref(&self) -> &Principal {
-        &self.0
-    }
-}
-
 impl<S> FromRequestParts<S> for InteractiveUser
 where
     CredentialRouter: FromRef<S>,
@@ -180,9 +147,176 @@ where
     type Rejection = AuthRejection;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let router = CredentialRouter::from_ref(state);
-        let principal = principal(parts, &router).await?;
+        let (router, principal) = required(parts, state).await?;
         principal.require_interactive(router.realm())?;
         Ok(Self(principal))
     }
 }
+
+/// The caller if a credential was sent, `None` if none was.
+///
+/// A credential that was presented but is malformed, invalid or cannot be checked still
+/// refuses the request: a typo in a token must not silently downgrade the caller to
+/// anonymous. (`Option<CurrentUser>` behaves the same way.)
+///
+/// ```
+/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
+/// use axum::{Router, routing::get};
+/// use clab_keys::CredentialRouter;
+/// use clab_keys::axum::MaybeUser;
+///
+/// async fn greeting(MaybeUser(user): MaybeUser) -> String {
+///     match user {
+///         Some(user) => format!("hello, user {}", user.user_id()),
+///         None => "hello, stranger".to_owned(),
+///     }
+/// }
+///
+/// let app: Router<CredentialRouter> = Router::new().route("/greeting", get(greeting));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaybeUser(pub Option<Principal>);
+
+impl MaybeUser {
+    /// Takes the principal out.
+    pub fn into_inner(self) -> Option<Principal> {
+        self.0
+    }
+}
+
+impl<S> FromRequestParts<S> for MaybeUser
+where
+    CredentialRouter: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let router = CredentialRouter::from_ref(state);
+        Ok(Self(authenticated(parts, &router).await?))
+    }
+}
+
+/// Names a scope for [`RequireScope`] and [`require_scope`](crate::require_scope).
+///
+/// ```
+/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
+/// use clab_keys::axum::ScopeName;
+///
+/// /// Read access to projects.
+/// pub struct ProjectsRead;
+///
+/// impl ScopeName for ProjectsRead {
+///     const NAME: &'static str = "projects:read";
+/// }
+/// ```
+pub trait ScopeName: 'static {
+    /// The scope, as stored on keys (for example `projects:read`).
+    const NAME: &'static str;
+}
+
+/// The authenticated caller, whose credential may use the scope `S`.
+///
+/// Unrestricted credentials (JWT sessions without scopes, keys created without scopes) may use
+/// every scope; a credential limited to other scopes is refused with `403`
+/// `insufficient_scope`, naming the scope in the challenge (RFC 6750 §3.1). Everything else is
+/// refused as by [`CurrentUser`].
+///
+/// ```
+/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
+/// use axum::{Router, routing::get};
+/// use clab_keys::CredentialRouter;
+/// use clab_keys::axum::{RequireScope, ScopeName};
+///
+/// struct ProjectsRead;
+/// impl ScopeName for ProjectsRead {
+///     const NAME: &'static str = "projects:read";
+/// }
+///
+/// async fn projects(user: RequireScope<ProjectsRead>) -> String {
+///     format!("projects of user {}", user.user_id())
+/// }
+///
+/// let app: Router<CredentialRouter> = Router::new().route("/projects", get(projects));
+/// ```
+pub struct RequireScope<S> {
+    principal: Principal,
+    scope: PhantomData<fn() -> S>,
+}
+
+impl<S> RequireScope<S> {
+    /// The principal.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// Takes the principal out.
+    pub fn into_inner(self) -> Principal {
+        self.principal
+    }
+}
+
+impl<St, S> FromRequestParts<St> for RequireScope<S>
+where
+    CredentialRouter: FromRef<St>,
+    St: Send + Sync,
+    S: ScopeName,
+{
+    type Rejection = AuthRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Self::Rejection> {
+        let (router, principal) = required(parts, state).await?;
+        principal.require_scope(S::NAME, router.realm())?;
+        Ok(Self {
+            principal,
+            scope: PhantomData,
+        })
+    }
+}
+
+impl<S> Clone for RequireScope<S> {
+    fn clone(&self) -> Self {
+        Self {
+            principal: self.principal.clone(),
+            scope: PhantomData,
+        }
+    }
+}
+
+impl<S: ScopeName> fmt::Debug for RequireScope<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RequireScope")
+            .field("scope", &S::NAME)
+            .field("principal", &self.principal)
+            .finish()
+    }
+}
+
+impl<S> Deref for RequireScope<S> {
+    type Target = Principal;
+
+    fn deref(&self) -> &Principal {
+        &self.principal
+    }
+}
+
+macro_rules! principal_access {
+    ($($ty:ident),*) => {$(
+        impl $ty {
+            /// Takes the principal out.
+            pub fn into_inner(self) -> Principal {
+                self.0
+            }
+        }
+
+        impl Deref for $ty {
+            type Target = Principal;
+
+            fn deref(&self) -> &Principal {
+                &self.0
+            }
+        }
+    )*};
+}
+
+principal_access!(CurrentUser, InteractiveUser);

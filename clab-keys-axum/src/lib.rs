@@ -1,31 +1,40 @@
 //! axum 0.8 adapter of clab-keys: long-lived user API keys (`clab_user_…`) accepted wherever
-//! the app's JWT sessions are.
+//! the app's JWT sessions are. Applications normally use it through the facade crate,
+//! `clab-keys` with the `axum` feature, as `clab_keys::axum`.
 //!
 //! Every decision (header parsing, API key or JWT, status codes, `WWW-Authenticate`
-//! challenges, JSON bodies, the management endpoints) is made by [`clab_keys_core`]; this crate
-//! only translates between axum and core, so it answers exactly like the actix-web adapter.
+//! challenges, JSON bodies, the management endpoints and their 404/405 edges) is made by
+//! [`clab_keys_core`]; this crate only translates between axum and core, so it answers exactly
+//! like the actix-web adapter, which offers the same items under the same names.
 //!
-//! - [`CurrentUser`]: the caller, by JWT or API key (`Option<CurrentUser>` for optional
-//!   credentials); [`InteractiveUser`]: JWT sessions only.
-//! - [`authenticate`] and [`require_scope`]: middleware for
-//!   [`from_fn_with_state`](axum::middleware::from_fn_with_state) and `route_layer`.
-//! - [`AuthRejection`]: RFC 6750 answers (401/400/403/503) implementing `IntoResponse`.
-//! - [`management_router`]: `POST`/`GET /` and `DELETE /{id}`, to nest under
-//!   `/api/user/api-keys`.
+//! | item | what it gives a handler | refuses with |
+//! |---|---|---|
+//! | [`CurrentUser`] | the caller, by JWT session or API key | 401, 400, 503 |
+//! | [`InteractiveUser`] | the caller, by JWT session only | as above, and 403 for API keys |
+//! | [`MaybeUser`] (or `Option<CurrentUser>`) | `Some(caller)`, or `None` when no credential was sent | a presented but bad credential |
+//! | [`RequireScope<S>`], [`ScopeName`] | the caller, whose credential may use scope `S::NAME` | as [`CurrentUser`], and 403 `insufficient_scope` |
+//! | [`authenticate`], [`require_interactive`], [`require_scope::<S>`](require_scope) | middleware for [`from_fn_with_state`](axum::middleware::from_fn_with_state); handlers read the caller with the extractors | as the extractors |
+//! | [`management_router(path)`](management_router) | `POST`/`GET {path}`, `DELETE {path}/{id}`, to [`merge`](axum::Router::merge) | core's answers |
+//! | [`AuthRejection`] | the error of every extractor and middleware, [`IntoResponse`](axum::response::IntoResponse) | |
+//! | [`Reply`] | core's [`ApiResponse`](clab_keys_core::ApiResponse) as [`IntoResponse`](axum::response::IntoResponse) | |
 //!
-//! The app's state, whatever its type, provides a
-//! [`CredentialRouter`](clab_keys_core::CredentialRouter) through
-//! [`FromRef`](axum::extract::FromRef).
+//! The configuration is a [`CredentialRouter`](clab_keys_core::CredentialRouter), which the
+//! app's state, whatever its type, provides through [`FromRef`](axum::extract::FromRef). A
+//! request is authenticated once: the extractors and middleware share the outcome in the
+//! request extensions, under a type private to this crate (a `Principal` that other middleware
+//! inserts there is ignored).
 //!
 //! # Example
 //!
 //! An app that accepts its own JWT sessions or API keys, and lets users manage their keys:
 //!
 //! ```
+//! # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
 //! use axum::{Json, Router, extract::FromRef, routing::get};
-//! use clab_keys_axum::{CurrentUser, management_router};
-//! use clab_keys_core::{
-//!     CredentialRouter, JwtError, JwtIdentity, JwtVerifier, KeyService, MemoryStore, UserId,
+//! use clab_keys::axum::{CurrentUser, management_router};
+//! use clab_keys::{
+//!     CredentialRouter, JwtError, JwtIdentity, JwtVerifier, KeyHasher, KeyService,
+//!     MANAGEMENT_PATH, MemoryStore, Pepper, UserId,
 //! };
 //! use serde_json::{Value, json};
 //!
@@ -67,7 +76,7 @@
 //! fn app(credentials: CredentialRouter) -> Router {
 //!     Router::new()
 //!         .route("/api/security/users/me", get(me))
-//!         .nest("/api/user/api-keys", management_router())
+//!         .merge(management_router(MANAGEMENT_PATH))
 //!         .with_state(AppState { credentials })
 //! }
 //!
@@ -81,8 +90,9 @@
 //! # use axum::{body::Body, http::Request};
 //! # use http_body_util::BodyExt;
 //! # use tower::ServiceExt;
-//! // In production the store is `clab-keys-seaorm`'s, and the key service has a pepper.
-//! let keys = KeyService::builder(MemoryStore::new()).build()?;
+//! // In production the store is `clab-keys-seaorm`'s and the pepper comes from a secret store.
+//! let pepper = Pepper::from_base64("q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=")?;
+//! let keys = KeyService::builder(MemoryStore::new(), KeyHasher::hmac(1, pepper)?).build()?;
 //! let app = app(CredentialRouter::new(keys).with_jwt(SessionJwts));
 //! // `serve(app).await?` would listen on 127.0.0.1:3000; this example sends requests
 //! // straight to the router instead.
@@ -158,11 +168,13 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod extract;
-mod guard;
 mod management;
+mod middleware;
 mod rejection;
+mod reply;
 
-pub use extract::{CurrentUser, InteractiveUser};
-pub use guard::{RequiredScope, authenticate, require_scope};
+pub use extract::{CurrentUser, InteractiveUser, MaybeUser, RequireScope, ScopeName};
 pub use management::management_router;
-pub use rejection::{AuthRejection, into_axum_response};
+pub use middleware::{authenticate, require_interactive, require_scope};
+pub use rejection::AuthRejection;
+pub use reply::Reply;

@@ -1,40 +1,62 @@
-//! The ready management router of contract §6, over core's framework-neutral [`api`] functions.
+//! The ready management endpoints of contract §6 as an axum router. Core decides everything
+//! ([`ManagementCall`]): which endpoint a method and path name (or the 404/405 answer, before
+//! authentication), and the whole answer; this file only translates.
 
 use std::future::poll_fn;
 use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::{Context, Poll};
 
 use axum::Router;
-use axum::body::{Body, HttpBody};
+use axum::body::{Body, Bytes, HttpBody};
 use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRef, Path, State};
-use axum::response::Response;
-use axum::routing::{delete, get};
-use clab_keys_core::{CredentialRouter, api};
+use axum::extract::{FromRef, Path, Request, State};
+use axum::routing::any;
+use clab_keys_core::{BodyBuffer, CredentialRouter, ManagementCall};
+use serde::Deserialize;
 
-use crate::{CurrentUser, into_axum_response};
+use crate::extract::authenticated;
+use crate::{AuthRejection, Reply};
 
-/// The key-management endpoints, to nest under `/api/user/api-keys`:
+/// The name of the route parameter that captures the path below the mount point.
+const TAIL: &str = "clab_keys_tail";
+
+/// The path below the mount point, as the framework decodes it (percent-escapes resolved).
+#[derive(Deserialize)]
+struct Below {
+    clab_keys_tail: String,
+}
+
+/// The key-management endpoints at `path` (normally core's
+/// [`MANAGEMENT_PATH`](clab_keys_core::MANAGEMENT_PATH), `/api/user/api-keys`), to
+/// [`merge`](Router::merge) into the app:
 ///
 /// | method and path | auth | success |
 /// |---|---|---|
-/// | `POST /` body `{"name", "expires_in_days"?, "scopes"?}` | JWT session | `201` with the token, shown once, `Cache-Control: no-store` |
-/// | `GET /` | JWT or API key | `200`, the caller's keys, metadata only, newest first |
-/// | `DELETE /{id}` | JWT session | `204`; `404` for unknown ids and other users' keys |
+/// | `POST {path}` body `{"name", "expires_in_days"?, "scopes"?}` | JWT session | `201` with the token, shown once, `Cache-Control: no-store` |
+/// | `GET {path}` | JWT or API key | `200`, the caller's keys, metadata only, newest first |
+/// | `DELETE {path}/{id}` | JWT session | `204`; `404` for unknown ids and other users' keys |
 ///
-/// Every answer, errors included, is built by core's [`api`] functions: `400`
+/// Every answer is core's ([`ManagementCall`]), so it matches the actix-web scope byte for
+/// byte, at the edges too: any other path below `path` (`{path}/`, `{path}/a/b`) is `404
+/// not_found` and a known path with another method `405 method_not_allowed` with `Allow`, both
+/// in JSON and before authentication. Errors after authentication are core's too: `400`
 /// `invalid_request`/`invalid_name`/`invalid_expiry`/`invalid_scopes`, `401` and `403` as
 /// RFC 6750 challenges, `409` `key_limit_reached`, `413` for a body over
-/// [`api::MAX_BODY_LEN`], `500` `internal_error` if no key can be generated, `503` when the
-/// store is down. The body is read as raw bytes (never
-/// more than [`api::MAX_BODY_LEN`] + 1 of them), whatever its `Content-Type`, so core's JSON
-/// errors apply rather than axum's `Json` rejections.
+/// [`MAX_BODY_LEN`](clab_keys_core::MAX_BODY_LEN), `503` when the store is down. The body is
+/// read as raw bytes (never more than `MAX_BODY_LEN` + 1 of them), whatever its
+/// `Content-Type`.
 ///
-/// The state `S` only has to provide a [`CredentialRouter`] through [`FromRef`]:
+/// The routes are registered at their full path rather than for
+/// [`Router::nest`], because a nested router never sees `{path}/`, which would then get the
+/// app's fallback instead of core's answer. The state `S` only has to provide a
+/// [`CredentialRouter`] through [`FromRef`].
 ///
 /// ```
+/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
 /// use axum::{Router, extract::FromRef};
-/// use clab_keys_axum::management_router;
-/// use clab_keys_core::{CredentialRouter, KeyService, MemoryStore};
+/// use clab_keys::axum::management_router;
+/// use clab_keys::{CredentialRouter, KeyHasher, KeyService, MANAGEMENT_PATH, MemoryStore, Pepper};
 ///
 /// #[derive(Clone)]
 /// struct AppState {
@@ -49,80 +71,115 @@ use crate::{CurrentUser, into_axum_response};
 /// }
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let credentials = CredentialRouter::new(KeyService::builder(MemoryStore::new()).build()?);
+/// let hasher = KeyHasher::hmac(1, Pepper::from_bytes(&[7; 32])?)?;
+/// let credentials = CredentialRouter::new(KeyService::builder(MemoryStore::new(), hasher).build()?);
 /// let app: Router = Router::new()
-///     .nest("/api/user/api-keys", management_router())
+///     .merge(management_router(MANAGEMENT_PATH))
 ///     .with_state(AppState { credentials });
 /// # Ok(()) }
 /// ```
-pub fn management_router<S>() -> Router<S>
+///
+/// # Panics
+///
+/// As [`Router::route`] does, if `path` is not a valid route path (it must start with `/`)
+/// or overlaps a route already in the router; `path` should not end with `/`.
+pub fn management_router<S>(path: &str) -> Router<S>
 where
     CredentialRouter: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
     Router::new()
-        .route("/", get(list_keys).post(create_key))
-        .route("/{id}", delete(revoke_key))
+        .route(path, any(collection))
+        .route(&format!("{path}/"), any(slash))
+        .route(&format!("{path}/{{*{TAIL}}}"), any(below))
 }
 
-async fn create_key(
+/// `{path}`: the collection.
+async fn collection(
     State(router): State<CredentialRouter>,
-    CurrentUser(caller): CurrentUser,
-    body: Body,
-) -> Response {
-    let body = read_capped(body).await;
-    into_axum_response(api::create_key(&router, &caller, &body).await)
+    request: Request,
+) -> Result<Reply, AuthRejection> {
+    serve(&router, "", request).await
 }
 
-async fn list_keys(
+/// `{path}/`, which a catch-all parameter does not match (it is never empty).
+async fn slash(
     State(router): State<CredentialRouter>,
-    CurrentUser(caller): CurrentUser,
-) -> Response {
-    into_axum_response(api::list_keys(&router, &caller).await)
+    request: Request,
+) -> Result<Reply, AuthRejection> {
+    serve(&router, "/", request).await
 }
 
-async fn revoke_key(
+/// Everything below `{path}/`, decoded as axum's `Path` decodes (as actix-web's does).
+/// axum refuses a tail that is not UTF-8 once decoded, where actix-web replaces the bad bytes
+/// with U+FFFD: it becomes that one character, which names no key either.
+async fn below(
     State(router): State<CredentialRouter>,
-    CurrentUser(caller): CurrentUser,
-    id: Result<Path<String>, PathRejection>,
-) -> Response {
-    // An id that does not percent-decode to UTF-8 names no key; core answers it like any
-    // other unknown id (404) instead of axum answering with its own plain-text 400.
-    let id = id.map(|Path(id)| id).unwrap_or_default();
-    into_axum_response(api::revoke_key(&router, &caller, &id).await)
+    decoded: Result<Path<Below>, PathRejection>,
+    request: Request,
+) -> Result<Reply, AuthRejection> {
+    let tail = decoded.map_or_else(|_| "\u{FFFD}".to_owned(), |Path(b)| b.clab_keys_tail);
+    serve(&router, &format!("/{tail}"), request).await
 }
 
-/// Reads the body through core's [`api::BodyBuffer`] (at most [`api::MAX_BODY_LEN`] + 1
-/// bytes). A body that fails to arrive reads as empty, which core answers as a malformed
-/// request.
-async fn read_capped(mut body: Body) -> Vec<u8> {
-    let mut buf = api::BodyBuffer::default();
-    while buf.wants_more() {
-        match poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {
-            None => break,
-            Some(Err(_)) => return Vec::new(),
-            Some(Ok(frame)) => {
-                if let Ok(data) = frame.into_data() {
-                    buf.push(&data);
-                }
-            }
-        }
-    }
-    buf.into_bytes()
+/// Core's order: route (404/405 before authentication), authenticate, read the body if the
+/// endpoint takes one, run.
+async fn serve(
+    router: &CredentialRouter,
+    tail: &str,
+    request: Request,
+) -> Result<Reply, AuthRejection> {
+    let call = match ManagementCall::route(request.method().as_str(), tail) {
+        Ok(call) => call,
+        Err(answer) => return Ok(Reply(answer)),
+    };
+    let (mut parts, body) = request.into_parts();
+    let principal = router.required(authenticated(&mut parts, router).await)?;
+    let body = if call.needs_body() {
+        read_body(body).await
+    } else {
+        Vec::new()
+    };
+    Ok(Reply(call.run(router, &principal, &body).await))
+}
+
+/// Reads the body through core's [`BodyBuffer`] (at most `MAX_BODY_LEN` + 1 bytes).
+///
+/// `BodyBuffer::read` asks for one future per chunk, which may not borrow the body from the
+/// closure; the mutex lends it to each future while it is polled (it is never contended).
+async fn read_body(body: Body) -> Vec<u8> {
+    let body = Mutex::new(body);
+    let body = &body;
+    BodyBuffer::read(move || poll_fn(move |cx| next_chunk(body, cx))).await
+}
+
+/// The next data chunk; trailers count as an empty chunk, a poisoned lock as a failed body.
+fn next_chunk(body: &Mutex<Body>, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, ()>>> {
+    let Ok(mut body) = body.lock() else {
+        return Poll::Ready(Some(Err(())));
+    };
+    Pin::new(&mut *body).poll_frame(cx).map(|frame| {
+        frame.map(|frame| {
+            frame
+                .map(|frame| frame.into_data().unwrap_or_default())
+                .map_err(drop)
+        })
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clab_keys_core::MAX_BODY_LEN;
 
     #[tokio::test]
     async fn a_small_body_is_read_whole() {
-        assert_eq!(read_capped(Body::from("{}")).await, b"{}");
+        assert_eq!(read_body(Body::from("{}")).await, b"{}");
     }
 
     #[tokio::test]
     async fn a_large_body_is_read_one_byte_past_the_limit() {
         let body = Body::from(vec![b'x'; 1_000_000]);
-        assert_eq!(read_capped(body).await.len(), api::MAX_BODY_LEN + 1);
+        assert_eq!(read_body(body).await.len(), MAX_BODY_LEN + 1);
     }
 }

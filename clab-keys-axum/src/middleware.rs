@@ -1,124 +1,103 @@
-//! Middleware for `axum::middleware::from_fn_with_state`: authenticate a whole router, or
-//! require a scope on some routes.
+//! Middleware for [`axum::middleware::from_fn_with_state`]: authenticate every request of a
+//! router once, require an interactive session, or require a scope. Handlers behind it read
+//! the caller with the extractors, which reuse the middleware's outcome.
 
-use std::sync::Arc;
-
-use axum::extract::{FromRef, Request, State};
+use axum::extract::Request;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use clab_keys_core::CredentialRouter;
+use axum::response::Response;
 
-use crate::{AuthRejection, CurrentUser};
+use crate::{CurrentUser, InteractiveUser, RequireScope, ScopeName};
 
-/// Refuses every request without a valid credential (JWT or API key) and stores the caller's
-/// [`Principal`](clab_keys_core::Principal) in the request extensions.
+/// Requires a valid credential (JWT session or API key) for every request it wraps.
 ///
-/// Use it with [`axum::middleware::from_fn_with_state`], giving it the app state (from which
-/// the [`CredentialRouter`] is taken through [`FromRef`]), and add it with
+/// A refused request is answered here, with exactly the response the [`CurrentUser`]
+/// extractor gives (status, `WWW-Authenticate`, JSON body); the wrapped handler does not run.
+/// Handlers behind it read the caller with [`CurrentUser`], which reuses the outcome instead
+/// of authenticating again.
+///
+/// Give [`from_fn_with_state`](axum::middleware::from_fn_with_state) the app state (the
+/// [`CredentialRouter`](clab_keys_core::CredentialRouter) is taken from it through
+/// [`FromRef`](axum::extract::FromRef)), and add it with
 /// [`Router::route_layer`](axum::Router::route_layer) so that unknown paths still answer 404
-/// rather than 401. Handlers behind it read the caller with [`CurrentUser`] (which reuses the
-/// stored principal instead of authenticating again) or with
-/// `Extension<Principal>`.
+/// rather than 401.
 ///
 /// ```
-/// use axum::{Extension, Router, middleware, routing::get};
-/// use clab_keys_core::{CredentialRouter, KeyService, MemoryStore, Principal};
+/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
+/// use axum::{Router, middleware::from_fn_with_state, routing::get};
+/// use clab_keys::axum::{CurrentUser, authenticate};
+/// use clab_keys::{CredentialRouter, KeyHasher, KeyService, MemoryStore, Pepper};
 ///
-/// async fn projects(Extension(caller): Extension<Principal>) -> String {
-///     format!("projects of {}", caller.user_id())
+/// async fn whoami(user: CurrentUser) -> String {
+///     user.user_id().to_string()
 /// }
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let credentials = CredentialRouter::new(KeyService::builder(MemoryStore::new()).build()?);
+/// let hasher = KeyHasher::hmac(1, Pepper::from_bytes(&[7; 32])?)?;
+/// let credentials = CredentialRouter::new(KeyService::builder(MemoryStore::new(), hasher).build()?);
 /// let api: Router = Router::new()
-///     .route("/api/projects", get(projects))
-///     .route_layer(middleware::from_fn_with_state(
-///         credentials.clone(),
-///         clab_keys_axum::authenticate,
-///     ))
+///     .route("/api/v1/whoami", get(whoami))
+///     .route_layer(from_fn_with_state(credentials.clone(), authenticate))
 ///     .with_state(credentials);
 /// # Ok(()) }
 /// ```
 pub async fn authenticate(_caller: CurrentUser, request: Request, next: Next) -> Response {
-    // `CurrentUser` has already authenticated the request (or refused it, in which case
-    // `from_fn` answers with its rejection) and stored the principal in the extensions.
     next.run(request).await
 }
 
-/// The scope a route requires, and the credential router to authenticate callers with: the
-/// state of [`require_scope`].
-///
-/// The scope name is checked by core: a valid name is echoed in the `scope` parameter of the
-/// 403 challenge.
-#[derive(Debug, Clone)]
-pub struct RequiredScope {
-    router: CredentialRouter,
-    scope: Arc<str>,
-}
-
-impl RequiredScope {
-    /// Requires `scope` of callers authenticated by `router`.
-    pub fn new(router: CredentialRouter, scope: impl Into<Arc<str>>) -> Self {
-        Self {
-            router,
-            scope: scope.into(),
-        }
-    }
-
-    /// The required scope.
-    pub fn scope(&self) -> &str {
-        &self.scope
-    }
-}
-
-impl FromRef<RequiredScope> for CredentialRouter {
-    fn from_ref(required: &RequiredScope) -> Self {
-        required.router.clone()
-    }
-}
-
-/// Refuses callers whose credential is limited to scopes that do not include the
-/// [`RequiredScope`]: 403 with `error="insufficient_scope"` and the scope named in the
-/// challenge (RFC 6750 §3.1). Unrestricted credentials (JWT sessions, keys created without
-/// scopes) pass. Callers without a valid credential are refused as by [`CurrentUser`]. The
-/// caller's principal is stored in the request extensions, as by [`authenticate`].
-///
-/// Add it with `route_layer` on the routes (or the method router) that need the scope:
+/// Like [`authenticate`], but also refuses API keys with `403`
+/// `interactive_session_required`, exactly as the [`InteractiveUser`] extractor does: for
+/// routes of account-level actions that a leaked key must not reach.
 ///
 /// ```
-/// use axum::{Router, middleware, routing::get};
-/// use clab_keys_axum::{CurrentUser, RequiredScope, require_scope};
-/// use clab_keys_core::{CredentialRouter, KeyService, MemoryStore};
-///
-/// async fn list_projects(user: CurrentUser) -> String {
-///     format!("projects of {}", user.user_id())
-/// }
+/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
+/// use axum::{Router, middleware::from_fn_with_state, routing::delete};
+/// use clab_keys::axum::require_interactive;
+/// use clab_keys::{CredentialRouter, KeyHasher, KeyService, MemoryStore, Pepper};
 ///
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let credentials = CredentialRouter::new(KeyService::builder(MemoryStore::new()).build()?);
-/// let app: Router = Router::new()
-///     .route(
-///         "/api/projects",
-///         get(list_projects).route_layer(middleware::from_fn_with_state(
-///             RequiredScope::new(credentials.clone(), "projects:read"),
-///             require_scope,
-///         )),
-///     )
+/// let hasher = KeyHasher::hmac(1, Pepper::from_bytes(&[7; 32])?)?;
+/// let credentials = CredentialRouter::new(KeyService::builder(MemoryStore::new(), hasher).build()?);
+/// let account: Router = Router::new()
+///     .route("/api/account", delete(|| async { "deleted" }))
+///     .route_layer(from_fn_with_state(credentials.clone(), require_interactive))
 ///     .with_state(credentials);
 /// # Ok(()) }
 /// ```
-///
-/// Inside a handler, the same check is core's
-/// [`Principal::require_scope`](clab_keys_core::Principal::require_scope), whose rejection
-/// converts into an [`AuthRejection`] with `?`.
-pub async fn require_scope(
-    State(required): State<RequiredScope>,
-    caller: CurrentUser,
+pub async fn require_interactive(
+    _caller: InteractiveUser,
     request: Request,
     next: Next,
 ) -> Response {
-    match caller.require_scope(&required.scope, required.router.realm()) {
-        Ok(()) => next.run(request).await,
-        Err(rejection) => AuthRejection::from(rejection).into_response(),
-    }
+    next.run(request).await
+}
+
+/// Like [`authenticate`], but also refuses credentials that may not use the scope `S` with
+/// `403` `insufficient_scope`, exactly as the [`RequireScope<S>`] extractor does.
+///
+/// ```
+/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
+/// use axum::{Router, middleware::from_fn_with_state, routing::get};
+/// use clab_keys::axum::{ScopeName, require_scope};
+/// use clab_keys::{CredentialRouter, KeyHasher, KeyService, MemoryStore, Pepper};
+///
+/// struct ProjectsRead;
+/// impl ScopeName for ProjectsRead {
+///     const NAME: &'static str = "projects:read";
+/// }
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let hasher = KeyHasher::hmac(1, Pepper::from_bytes(&[7; 32])?)?;
+/// let credentials = CredentialRouter::new(KeyService::builder(MemoryStore::new(), hasher).build()?);
+/// let projects: Router = Router::new()
+///     .route("/api/projects", get(|| async { "projects" }))
+///     .route_layer(from_fn_with_state(credentials.clone(), require_scope::<ProjectsRead>))
+///     .with_state(credentials);
+/// # Ok(()) }
+/// ```
+pub async fn require_scope<S: ScopeName>(
+    _caller: RequireScope<S>,
+    request: Request,
+    next: Next,
+) -> Response {
+    next.run(request).await
 }

@@ -1,27 +1,30 @@
-//! The rejection type, and the one place where core's framework-neutral answers become axum
-//! responses.
+//! [`AuthRejection`]: why an extractor or middleware of this crate refused a request.
 
 use std::fmt;
 
-use axum::body::Body;
-use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use clab_keys_core::{ApiResponse, Rejection, RejectionKind};
+use clab_keys_core::{Rejection, RejectionKind};
+
+use crate::Reply;
 
 /// Why an extractor or middleware of this crate refused a request.
 ///
 /// It wraps core's [`Rejection`], which already knows the status, the `WWW-Authenticate`
 /// challenge (RFC 6750 §3) and the JSON body `{"error", "message"}`; [`IntoResponse`] only
-/// translates that answer, so the axum and actix-web adapters cannot drift apart.
+/// translates that answer (through [`Reply`]), so the axum and actix-web adapters cannot drift
+/// apart. A handler can return core's rejections with `?`.
 ///
-/// Its `Display` is core's generic message: it never contains the presented token.
+/// Its `Display` is core's generic message and its `Debug` names only the kind of refusal:
+/// neither ever contains the presented credential.
 ///
 /// ```
+/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
 /// use axum::response::IntoResponse;
-/// use clab_keys_axum::AuthRejection;
-/// use clab_keys_core::{Realm, Rejection, RejectionKind};
+/// use clab_keys::axum::AuthRejection;
+/// use clab_keys::{Realm, Rejection, RejectionKind};
 ///
 /// let rejection = AuthRejection::from(Rejection::new(RejectionKind::InvalidToken, Realm::default()));
+/// assert_eq!(rejection.to_string(), "the access token is not valid");
 /// let response = rejection.into_response();
 /// assert_eq!(response.status(), 401);
 /// assert_eq!(
@@ -43,7 +46,7 @@ impl AuthRejection {
         self.0.kind()
     }
 
-    /// Unwraps core's rejection.
+    /// Takes core's rejection out.
     pub fn into_inner(self) -> Rejection {
         self.0
     }
@@ -68,8 +71,7 @@ impl fmt::Display for AuthRejection {
 }
 
 impl std::error::Error for AuthRejection {
-    // Transparent: the wrapper adds nothing to core's rejection, so it reports core's source
-    // instead of repeating the same message one level down.
+    // Transparent: the wrapper adds nothing to core's rejection.
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         self.0.source()
     }
@@ -77,32 +79,8 @@ impl std::error::Error for AuthRejection {
 
 impl IntoResponse for AuthRejection {
     fn into_response(self) -> Response {
-        into_axum_response(self.0.to_response())
+        Reply(self.0.to_response()).into_response()
     }
-}
-
-/// Translates core's [`ApiResponse`] into an axum [`Response`]: status, headers and body are
-/// copied as they are.
-///
-/// Core builds every status and header itself, so neither conversion below can fail in
-/// practice; if one ever did, the request is answered with a bare `500` rather than with a
-/// response missing, say, its `WWW-Authenticate` challenge.
-pub fn into_axum_response(response: ApiResponse) -> Response {
-    let Ok(status) = StatusCode::from_u16(response.status) else {
-        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-    };
-    let mut out = Response::new(Body::from(response.body));
-    *out.status_mut() = status;
-    for (name, value) in response.headers {
-        let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) else {
-            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
-        };
-        out.headers_mut().append(name, value);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -110,14 +88,14 @@ mod tests {
     use super::*;
     use clab_keys_core::Realm;
 
+    fn rejection(kind: RejectionKind) -> AuthRejection {
+        AuthRejection::from(Rejection::new(kind, Realm::default()))
+    }
+
     #[test]
     fn missing_credentials_become_a_bare_challenge() {
-        let r = AuthRejection::from(Rejection::new(
-            RejectionKind::MissingCredentials,
-            Realm::default(),
-        ));
-        let response = r.into_response();
-        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let response = rejection(RejectionKind::MissingCredentials).into_response();
+        assert_eq!(response.status(), 401);
         assert_eq!(
             response.headers()["www-authenticate"],
             r#"Bearer realm="api""#
@@ -127,18 +105,18 @@ mod tests {
 
     #[test]
     fn display_is_cores_generic_message() {
-        let r = AuthRejection::from(Rejection::new(
-            RejectionKind::InvalidToken,
-            Realm::default(),
-        ));
+        let r = rejection(RejectionKind::InvalidToken);
         assert_eq!(r.to_string(), "the access token is not valid");
         assert!(std::error::Error::source(&r).is_none());
     }
 
     #[test]
-    fn an_impossible_status_is_a_500_not_a_panic() {
-        let mut response = ApiResponse::empty(204);
-        response.status = 1000;
-        assert_eq!(into_axum_response(response).status(), 500);
+    fn converts_both_ways() {
+        let r = rejection(RejectionKind::Unavailable);
+        assert_eq!(r.kind(), &RejectionKind::Unavailable);
+        assert_eq!(r.rejection().status(), 503);
+        let core = Rejection::from(r.clone());
+        assert_eq!(AuthRejection::from(core.clone()), r);
+        assert_eq!(r.into_inner(), core);
     }
 }

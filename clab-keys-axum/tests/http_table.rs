@@ -1,4 +1,4 @@
-//! Runs core's HTTP conformance table against an axum app built from this crate's extractors,
+//! Runs the HTTP conformance table (clab-keys-testing) against an axum app built from this crate's extractors,
 //! middleware and management router: every row must get exactly the answer core's reference
 //! dispatcher gives.
 
@@ -8,9 +8,7 @@
 mod common;
 
 use axum::Router;
-use clab_keys_core::testing::http_table::{
-    HttpHarness, TestRequest, TestResponse, rows, run_http_table,
-};
+use clab_keys_testing::http_table::{HttpHarness, TestRequest, TestResponse, rows, run_http_table};
 
 struct AxumHarness(Router);
 

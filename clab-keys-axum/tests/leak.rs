@@ -22,13 +22,13 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::Request;
 use axum::http::header::AUTHORIZATION;
-use clab_keys_core::testing::http_table::{
-    Fixture, HttpHarness, JWT_BAD_SIGNATURE, JWT_EXPIRED, JWT_USER1, JWT_USER2, TestRequest,
-    TestResponse, rows, run_http_table, tamper_secret,
-};
 use clab_keys_core::{
     AuthError, CredentialRouter, KeyFormats, KeyHasher, KeyService, MemoryStore, NewKey, Pepper,
-    Realm, Rejection, RejectionKind, UserId,
+    Realm, Rejection, RejectionKind, UserId, dangerous,
+};
+use clab_keys_testing::http_table::{
+    Fixture, HttpHarness, JWT_BAD_SIGNATURE, JWT_EXPIRED, JWT_USER1, JWT_USER2, TestRequest,
+    TestResponse, rows, run_http_table, tamper_secret,
 };
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -42,7 +42,7 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::FmtSpan;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt as _};
 
-/// The fixture's pepper (see `clab_keys_core::testing::http_table::Fixture`).
+/// The fixture's pepper (see `clab_keys_testing::http_table::Fixture`).
 const FIXTURE_PEPPER: [u8; 32] = [0x42; 32];
 
 // --- capture ----------------------------------------------------------------------------------
@@ -309,7 +309,10 @@ fn forbidden_for_key(token: &str) -> (Vec<String>, Option<String>) {
         .hash(token.as_bytes());
     forbidden.extend(digest_forms(peppered.digest.as_bytes()));
     forbidden.extend(digest_forms(
-        KeyHasher::sha256().hash(token.as_bytes()).digest.as_bytes(),
+        dangerous::sha256_hasher()
+            .hash(token.as_bytes())
+            .digest
+            .as_bytes(),
     ));
     (forbidden, Some(parsed.key_id().to_string()))
 }
@@ -405,15 +408,15 @@ async fn secret_holding_types_redact_their_debug() {
     let pepper = Pepper::from_bytes(&pepper_bytes).unwrap();
     let pepper_debug = format!("{pepper:?}");
     let hasher = KeyHasher::hmac(1, pepper).unwrap();
-    let keys = KeyService::builder(MemoryStore::new())
-        .hasher(
-            KeyHasher::hmac(1, Pepper::from_bytes(&pepper_bytes).unwrap())
-                .unwrap()
-                .with_previous(2, Pepper::from_bytes(&[0x43; 32]).unwrap())
-                .unwrap(),
-        )
-        .build()
-        .unwrap();
+    let keys = KeyService::builder(
+        MemoryStore::new(),
+        KeyHasher::hmac(1, Pepper::from_bytes(&pepper_bytes).unwrap())
+            .unwrap()
+            .with_previous(2, Pepper::from_bytes(&[0x43; 32]).unwrap())
+            .unwrap(),
+    )
+    .build()
+    .unwrap();
     let created = keys
         .create(&UserId::from(1_i64), NewKey::new("debug"))
         .await
@@ -506,7 +509,10 @@ async fn documented_default_span_logs_a_query_string_token() {
             .with(tracing_subscriber::filter::LevelFilter::TRACE)
             .with(tracing_subscriber::fmt::layer().with_writer(capture.clone())),
     );
-    let keys = KeyService::builder(MemoryStore::new()).build().unwrap();
+    let hasher = KeyHasher::hmac(1, Pepper::from_bytes(&[7; 32]).unwrap()).unwrap();
+    let keys = KeyService::builder(MemoryStore::new(), hasher)
+        .build()
+        .unwrap();
     let token = keys
         .create(&UserId::from(9_i64), NewKey::new("query"))
         .await

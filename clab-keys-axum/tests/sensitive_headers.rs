@@ -13,8 +13,10 @@ use axum::http::Request;
 use axum::http::header::AUTHORIZATION;
 use axum::routing::get;
 use clab_keys_axum::{CurrentUser, management_router};
-use clab_keys_core::testing::http_table::{FixedJwtVerifier, JWT_USER1};
-use clab_keys_core::{CredentialRouter, KeyService, MemoryStore, NewKey, UserId};
+use clab_keys_core::{
+    CredentialRouter, KeyHasher, KeyService, MANAGEMENT_PATH, MemoryStore, NewKey, Pepper, UserId,
+};
+use clab_keys_testing::http_table::{FixedJwtVerifier, JWT_USER1};
 use http_body_util::BodyExt;
 use tower::{ServiceBuilder, ServiceExt};
 use tower_http::sensitive_headers::SetSensitiveRequestHeadersLayer;
@@ -75,7 +77,7 @@ fn trace_layer()
 fn app(credentials: CredentialRouter, sensitive: bool) -> Router {
     let routes = Router::new()
         .route("/api/security/users/me", get(me))
-        .nest("/api/user/api-keys", management_router())
+        .merge(management_router(MANAGEMENT_PATH))
         .with_state(credentials);
     if sensitive {
         // As documented: the sensitive-header layer first, then the trace layer.
@@ -99,7 +101,9 @@ async fn run(sensitive: bool) -> (String, String) {
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let keys = KeyService::builder(MemoryStore::new())
+    let pepper = Pepper::from_bytes(&[7; 32]).expect("a pepper");
+    let hasher = KeyHasher::hmac(1, pepper).expect("a hasher");
+    let keys = KeyService::builder(MemoryStore::new(), hasher)
         .build()
         .expect("a key service builds");
     let created = keys

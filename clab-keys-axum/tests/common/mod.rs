@@ -4,15 +4,15 @@
 
 use axum::body::Body;
 use axum::extract::FromRef;
-use axum::http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::header::{ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
 use axum::http::{HeaderValue, Request};
 use axum::routing::get;
 use axum::{Json, Router, middleware};
 use clab_keys_axum::{
-    CurrentUser, InteractiveUser, RequiredScope, management_router, require_scope,
+    CurrentUser, InteractiveUser, MaybeUser, ScopeName, management_router, require_scope,
 };
-use clab_keys_core::CredentialRouter;
-use clab_keys_core::testing::http_table::{TestRequest, TestResponse};
+use clab_keys_core::{CredentialRouter, MANAGEMENT_PATH};
+use clab_keys_testing::http_table::{TestRequest, TestResponse};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -33,8 +33,15 @@ async fn me(user: CurrentUser) -> Json<Value> {
     Json(json!({ "user_id": user.user_id().as_str(), "auth": user.kind().as_str() }))
 }
 
-async fn optional(user: Option<CurrentUser>) -> Json<Value> {
+async fn optional(MaybeUser(user): MaybeUser) -> Json<Value> {
     Json(json!({ "user_id": user.map(|u| u.user_id().to_string()) }))
+}
+
+/// The scope the table's `/api/scoped` route requires.
+pub struct ProjectsRead;
+
+impl ScopeName for ProjectsRead {
+    const NAME: &'static str = "projects:read";
 }
 
 async fn ok() -> Json<Value> {
@@ -45,19 +52,22 @@ async fn interactive(_user: InteractiveUser) -> Json<Value> {
     Json(json!({ "ok": true }))
 }
 
-/// The routes the table calls (see core's `testing::http_table` docs).
+/// The routes the table calls (see `clab_keys_testing::http_table`).
 pub fn table_routes(credentials: CredentialRouter) -> Router {
-    let scoped = RequiredScope::new(credentials.clone(), "projects:read");
+    let state = AppState { credentials };
     Router::new()
         .route("/api/security/users/me", get(me))
         .route("/api/optional", get(optional))
         .route(
             "/api/scoped",
-            get(ok).route_layer(middleware::from_fn_with_state(scoped, require_scope)),
+            get(ok).route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                require_scope::<ProjectsRead>,
+            )),
         )
         .route("/api/interactive", get(interactive))
-        .nest("/api/user/api-keys", management_router())
-        .with_state(AppState { credentials })
+        .merge(management_router(MANAGEMENT_PATH))
+        .with_state(state)
 }
 
 /// Sends one table request to `app` and returns what the table checks.
@@ -86,6 +96,7 @@ pub async fn send(app: &Router, request: TestRequest) -> TestResponse {
     let text = |v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned();
     let www_authenticate = headers.get_all(WWW_AUTHENTICATE).iter().map(text).collect();
     let cache_control = headers.get(CACHE_CONTROL).map(text);
+    let allow = headers.get(ALLOW).map(text);
     let status = response.status().as_u16();
     let body = response
         .into_body()
@@ -98,6 +109,7 @@ pub async fn send(app: &Router, request: TestRequest) -> TestResponse {
         status,
         www_authenticate,
         cache_control,
+        allow,
         body,
     }
 }
