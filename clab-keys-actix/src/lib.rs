@@ -1,34 +1,43 @@
-//! actix-web 4 glue for [clab-keys](clab_keys_core): extractors, an error that answers as
-//! RFC 6750 says, a ready management scope, and a middleware.
+//! actix-web 4 adapter of clab-keys: long-lived user API keys (`clab_user_…`) accepted wherever
+//! the app's JWT sessions are. Applications normally use it through the facade crate,
+//! `clab-keys` with the `actix-web` feature, as `clab_keys::actix_web`.
 //!
-//! Every decision (how the `Authorization` header is parsed, which status, challenge and JSON
-//! body a refusal gets, what the management endpoints answer) is made once in
-//! [`clab_keys_core`]; this crate only translates between actix-web types and core's, so it
-//! behaves exactly like the axum adapter. It reads every `Authorization` line as raw bytes
-//! (not `actix-web-httpauth`, whose parser reads only the first line and matches `Bearer`
-//! case-sensitively).
+//! Every decision (header parsing, API key or JWT, status codes, `WWW-Authenticate`
+//! challenges, JSON bodies, the management endpoints and their 404/405 edges) is made by
+//! [`clab_keys_core`]; this crate only translates between actix-web and core, so it answers
+//! exactly like the axum adapter, which offers the same items under the same names. It reads
+//! every `Authorization` line as raw bytes (not `actix-web-httpauth`, whose parser reads only
+//! the first line and matches `Bearer` case-sensitively).
 //!
 //! | item | what it gives a handler | refuses with |
 //! |---|---|---|
 //! | [`CurrentUser`] | the caller, by JWT session or API key | 401, 400, 503 |
 //! | [`InteractiveUser`] | the caller, by JWT session only | as above, and 403 for API keys |
 //! | [`MaybeUser`] | `Some(caller)`, or `None` when no credential was sent | a presented but bad credential |
-//! | [`RequireScope<S>`] | the caller, whose credential may use scope `S` | as above, and 403 `insufficient_scope` |
-//! | [`authenticate`], [`require_interactive`], [`require_scope`] | middleware for `from_fn`: `web::ReqData<Principal>` | the same responses |
-//! | [`configure`], [`management_scope`] | `POST`/`GET /api/user/api-keys`, `DELETE /api/user/api-keys/{id}` | core's answers |
+//! | [`RequireScope<S>`], [`ScopeName`] | the caller, whose credential may use scope `S::NAME` | as [`CurrentUser`], and 403 `insufficient_scope` |
+//! | [`authenticate`], [`require_interactive`], [`require_scope::<S>`](require_scope) | middleware for [`from_fn`](actix_web::middleware::from_fn); handlers read the caller with the extractors | as the extractors |
+//! | [`management_scope(path)`](management_scope) | `POST`/`GET {path}`, `DELETE {path}/{id}`, to [`service`](actix_web::App::service) | core's answers |
+//! | [`AuthRejection`] | the error of every extractor and middleware, [`ResponseError`](actix_web::ResponseError) | |
+//! | [`Reply`] | core's [`ApiResponse`](clab_keys_core::ApiResponse) as [`Responder`](actix_web::Responder) | |
 //!
-//! The configuration is a [`CredentialRouter`](clab_keys_core::CredentialRouter) registered as
-//! `web::Data<CredentialRouter>` in the app data; without it every authenticated route answers
-//! `500` ([`AuthRejection::NotConfigured`]).
+//! The configuration is a [`CredentialRouter`](clab_keys_core::CredentialRouter), registered
+//! as `web::Data<CredentialRouter>` in the app data; without it every authenticated route
+//! answers `500 internal_error` (a deployment error fails closed). A request is authenticated
+//! once: the extractors and middleware share the outcome in the request extensions, under a
+//! type private to this crate (a `Principal` that other middleware inserts there is ignored).
 //!
 //! # Example
 //!
 //! ```no_run
+//! # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_actix as actix_web; }
 //! use actix_web::{App, HttpResponse, HttpServer, middleware::from_fn, web};
-//! use clab_keys_actix::{CurrentUser, InteractiveUser, MaybeUser, RequireScope, ScopeName};
-//! use clab_keys_core::{
-//!     CredentialRouter, JwtError, JwtIdentity, JwtVerifier, KeyService, MemoryStore, Principal,
-//!     UserId,
+//! use clab_keys::actix_web::{
+//!     CurrentUser, InteractiveUser, MaybeUser, RequireScope, ScopeName, authenticate,
+//!     management_scope,
+//! };
+//! use clab_keys::{
+//!     CredentialRouter, JwtError, JwtIdentity, JwtVerifier, KeyHasher, KeyService,
+//!     MANAGEMENT_PATH, MemoryStore, Pepper, UserId,
 //! };
 //!
 //! /// The app's session verifier. A real one checks the signature, `exp` and `aud` with a JWT
@@ -73,15 +82,18 @@
 //!     HttpResponse::Ok().body(format!("projects of user {}", user.user_id()))
 //! }
 //!
-//! /// `GET /api/v1/whoami`, behind the middleware.
-//! async fn whoami(principal: web::ReqData<Principal>) -> HttpResponse {
-//!     HttpResponse::Ok().body(principal.user_id().to_string())
+//! /// `GET /api/v1/whoami`, behind the middleware (the extractor reuses its outcome).
+//! async fn whoami(user: CurrentUser) -> HttpResponse {
+//!     HttpResponse::Ok().body(user.user_id().to_string())
 //! }
 //!
 //! #[actix_web::main]
 //! async fn main() -> std::io::Result<()> {
-//!     // Use a `KeyStore` over your database (clab-keys-seaorm) and a pepper in production.
-//!     let keys = KeyService::builder(MemoryStore::new())
+//!     // Use a `KeyStore` over your database (clab-keys-seaorm) and a pepper from a secret store.
+//!     let pepper = Pepper::from_base64("q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=")
+//!         .map_err(std::io::Error::other)?;
+//!     let hasher = KeyHasher::hmac(1, pepper).map_err(std::io::Error::other)?;
+//!     let keys = KeyService::builder(MemoryStore::new(), hasher)
 //!         .build()
 //!         .map_err(std::io::Error::other)?;
 //!     let router = web::Data::new(CredentialRouter::new(keys).with_jwt(Sessions));
@@ -92,10 +104,10 @@
 //!             .route("/api/account/password", web::post().to(change_password))
 //!             .route("/api/news", web::get().to(news))
 //!             .route("/api/projects", web::get().to(projects))
-//!             .service(clab_keys_actix::management_scope(clab_keys_actix::DEFAULT_PATH))
+//!             .service(management_scope(MANAGEMENT_PATH))
 //!             .service(
 //!                 web::scope("/api/v1")
-//!                     .wrap(from_fn(clab_keys_actix::authenticate))
+//!                     .wrap(from_fn(authenticate))
 //!                     .route("/whoami", web::get().to(whoami)),
 //!             )
 //!     })
@@ -108,16 +120,22 @@
 //! # Testing an app
 //!
 //! ```
+//! # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_actix as actix_web; }
 //! use actix_web::{App, http::header, test, web};
-//! use clab_keys_core::{CredentialRouter, KeyService, MemoryStore, NewKey, UserId};
+//! use clab_keys::actix_web::management_scope;
+//! use clab_keys::{
+//!     CredentialRouter, KeyHasher, KeyService, MANAGEMENT_PATH, MemoryStore, NewKey, Pepper,
+//!     UserId,
+//! };
 //!
 //! # actix_web::rt::System::new().block_on(async {
-//! let keys = KeyService::builder(MemoryStore::new()).build().unwrap();
+//! let hasher = KeyHasher::hmac(1, Pepper::from_bytes(&[7; 32]).unwrap()).unwrap();
+//! let keys = KeyService::builder(MemoryStore::new(), hasher).build().unwrap();
 //! let created = keys.create(&UserId::from(7_i64), NewKey::new("ci")).await.unwrap();
 //! let app = test::init_service(
 //!     App::new()
 //!         .app_data(web::Data::new(CredentialRouter::new(keys)))
-//!         .service(clab_keys_actix::management_scope("/api/user/api-keys")),
+//!         .service(management_scope(MANAGEMENT_PATH)),
 //! )
 //! .await;
 //!
@@ -154,7 +172,8 @@
 //! `flush` while the workers still run, then let the server finish:
 //!
 //! ```no_run
-//! # async fn run(server: actix_web::dev::Server, keys: clab_keys_core::KeyService) -> std::io::Result<()> {
+//! # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_actix as actix_web; }
+//! # async fn run(server: actix_web::dev::Server, keys: clab_keys::KeyService) -> std::io::Result<()> {
 //! let handle = server.handle();
 //! let running = actix_web::rt::spawn(server);
 //! actix_web::rt::signal::ctrl_c().await?; // with `HttpServer::disable_signals()`
@@ -173,17 +192,20 @@
 //! whole request line (`%r`), query string included, where a careless client may have put a
 //! token (`?access_token=…` is refused, but still arrives): prefer a format with the path only,
 //! such as `Logger::new("%{method}xi %U %s %b %Dms")` with
-//! `.custom_request_replace("method", |req| req.method().to_string())`. [`AuthRejection`] holds no
-//! credential: its `Display` is core's generic message and its `Debug` (which the `Logger`
-//! prints for error responses, at `debug` level) names only the kind of refusal. Core never logs a token, a secret or a digest.
+//! `.custom_request_replace("method", |req| req.method().to_string())`. [`AuthRejection`] holds
+//! no credential: its `Display` is core's generic message and its `Debug` (which the `Logger`
+//! prints for error responses, at `debug` level) names only the kind of refusal. Core never
+//! logs a token, a secret or a digest: it logs key ids and outcomes.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod extract;
 mod management;
 mod middleware;
-mod response;
+mod rejection;
+mod reply;
 
 pub use extract::{CurrentUser, InteractiveUser, MaybeUser, RequireScope, ScopeName};
-pub use management::{DEFAULT_PATH, configure, management_scope};
+pub use management::management_scope;
 pub use middleware::{authenticate, require_interactive, require_scope};
-pub use response::{AuthRejection, into_http_response};
+pub use rejection::AuthRejection;
+pub use reply::Reply;

@@ -1,94 +1,153 @@
-//! The ready management scope of contract §6, built on [`clab_keys_core::api`].
-//!
-//! | method and path (relative to the scope) | auth | success |
-//! |---|---|---|
-//! | `POST ""` | JWT session | `201` with the token, shown once |
-//! | `GET ""` | JWT or key | `200`, metadata only, newest first |
-//! | `DELETE "/{id}"` | JWT session | `204` |
+//! The ready management endpoints of contract §6 as an actix-web scope. Core decides
+//! everything ([`ManagementCall`]): which endpoint a method and path name (or the 404/405
+//! answer, before authentication), and the whole answer; this file only translates.
 
 use std::future::poll_fn;
 use std::pin::Pin;
+use std::sync::Mutex;
+use std::task::{Context, Poll};
 
-use actix_web::{HttpRequest, HttpResponse, Scope, web};
-use clab_keys_core::api;
+use actix_web::web::{self, Bytes};
+use actix_web::{HttpRequest, Scope};
+use clab_keys_core::{BodyBuffer, ManagementCall};
 use futures_core::Stream;
+use serde::Deserialize;
 
-use crate::extract::required_principal;
-use crate::into_http_response;
+use crate::Reply;
+use crate::extract::required;
 
-/// The path the contract mounts the management endpoints at.
-pub const DEFAULT_PATH: &str = "/api/user/api-keys";
+/// The name of the route parameter that captures the path below the mount point.
+const TAIL: &str = "clab_keys_tail";
 
-/// Registers the management endpoints on a scope or an app: `POST ""` (create), `GET ""`
-/// (list) and `DELETE "/{id}"` (revoke), relative to wherever `cfg` is mounted.
-///
-/// The router comes from the app data (`web::Data<CredentialRouter>`). Creating and revoking
-/// keys needs a JWT session; listing accepts an API key too. Every answer, success or error, is
-/// core's ([`clab_keys_core::api`]), so it matches the axum router byte for byte.
-///
-/// ```
-/// use actix_web::{App, web};
-///
-/// let app = App::new().service(web::scope("/api/user/api-keys").configure(clab_keys_actix::configure));
-/// # drop(app);
-/// ```
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("")
-            .route(web::post().to(create_key))
-            .route(web::get().to(list_keys)),
-    )
-    // Everything after the slash is the id, as in the reference dispatcher; core answers 404
-    // for anything that is not one of the caller's keys (empty, malformed, someone else's).
-    .service(web::resource("/{id:.*}").route(web::delete().to(revoke_key)));
+/// The path below the mount point, as the framework decodes it (percent-escapes resolved).
+#[derive(Deserialize)]
+struct Below {
+    clab_keys_tail: String,
 }
 
-/// A scope at `path` serving the management endpoints (see [`configure`]).
+/// The key-management endpoints in a scope at `path` (normally core's
+/// [`MANAGEMENT_PATH`](clab_keys_core::MANAGEMENT_PATH), `/api/user/api-keys`), to register
+/// with [`App::service`](actix_web::App::service):
+///
+/// | method and path | auth | success |
+/// |---|---|---|
+/// | `POST {path}` body `{"name", "expires_in_days"?, "scopes"?}` | JWT session | `201` with the token, shown once, `Cache-Control: no-store` |
+/// | `GET {path}` | JWT or API key | `200`, the caller's keys, metadata only, newest first |
+/// | `DELETE {path}/{id}` | JWT session | `204`; `404` for unknown ids and other users' keys |
+///
+/// Every answer is core's ([`ManagementCall`]), so it matches the axum router byte for byte,
+/// at the edges too: any other path below `path` (`{path}/`, `{path}/a/b`) is `404
+/// not_found` and a known path with another method `405 method_not_allowed` with `Allow`, both
+/// in JSON and before authentication. Errors after authentication are core's too: `400`
+/// `invalid_request`/`invalid_name`/`invalid_expiry`/`invalid_scopes`, `401` and `403` as
+/// RFC 6750 challenges, `409` `key_limit_reached`, `413` for a body over
+/// [`MAX_BODY_LEN`](clab_keys_core::MAX_BODY_LEN), `503` when the store is down. The body is
+/// read as raw bytes (never more than `MAX_BODY_LEN` + 1 of them), whatever its
+/// `Content-Type`.
+///
+/// The router comes from the app data (`web::Data<CredentialRouter>`); without it the
+/// endpoints answer `500`.
 ///
 /// ```
-/// use actix_web::App;
-/// use clab_keys_actix::{DEFAULT_PATH, management_scope};
+/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_actix as actix_web; }
+/// use actix_web::{App, web};
+/// use clab_keys::actix_web::management_scope;
+/// use clab_keys::{CredentialRouter, KeyHasher, KeyService, MANAGEMENT_PATH, MemoryStore, Pepper};
 ///
-/// let app = App::new().service(management_scope(DEFAULT_PATH));
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let hasher = KeyHasher::hmac(1, Pepper::from_bytes(&[7; 32])?)?;
+/// let credentials = CredentialRouter::new(KeyService::builder(MemoryStore::new(), hasher).build()?);
+/// let app = App::new()
+///     .app_data(web::Data::new(credentials))
+///     .service(management_scope(MANAGEMENT_PATH));
 /// # drop(app);
+/// # Ok(()) }
 /// ```
 pub fn management_scope(path: &str) -> Scope {
-    web::scope(path).configure(configure)
+    web::scope(path)
+        .service(web::resource("").to(collection))
+        .service(web::resource(format!("/{{{TAIL}:.*}}")).to(below))
 }
 
-async fn create_key(req: HttpRequest, payload: web::Payload) -> actix_web::Result<HttpResponse> {
-    let (router, principal) = required_principal(&req).await?;
-    let body = read_bounded(payload).await?;
-    Ok(into_http_response(
-        api::create_key(&router, &principal, &body).await,
-    ))
+/// `{path}`: the collection.
+async fn collection(req: HttpRequest, payload: web::Payload) -> actix_web::Result<Reply> {
+    serve(&req, "", payload).await
 }
 
-async fn list_keys(req: HttpRequest) -> actix_web::Result<HttpResponse> {
-    let (router, principal) = required_principal(&req).await?;
-    Ok(into_http_response(
-        api::list_keys(&router, &principal).await,
-    ))
+/// `{path}/` and everything below it, decoded as actix-web's `Path` decodes (as axum's does;
+/// bytes that are not UTF-8 become U+FFFD, and name no key).
+async fn below(req: HttpRequest, payload: web::Payload) -> actix_web::Result<Reply> {
+    let tail = req
+        .match_info()
+        .load::<Below>()
+        .map(|below| below.clab_keys_tail)
+        .unwrap_or_default();
+    serve(&req, &format!("/{tail}"), payload).await
 }
 
-async fn revoke_key(req: HttpRequest) -> actix_web::Result<HttpResponse> {
-    let (router, principal) = required_principal(&req).await?;
-    let id = req.match_info().get("id").unwrap_or_default();
-    Ok(into_http_response(
-        api::revoke_key(&router, &principal, id).await,
-    ))
+/// Core's order: route (404/405 before authentication), authenticate, read the body if the
+/// endpoint takes one, run.
+async fn serve(req: &HttpRequest, tail: &str, payload: web::Payload) -> actix_web::Result<Reply> {
+    let call = match ManagementCall::route(req.method().as_str(), tail) {
+        Ok(call) => call,
+        Err(answer) => return Ok(Reply(answer)),
+    };
+    let (router, principal) = required(req).await?;
+    let body = if call.needs_body() {
+        read_body(payload).await
+    } else {
+        Vec::new()
+    };
+    Ok(Reply(call.run(&router, &principal, &body).await))
 }
 
-/// Reads the body through core's [`api::BodyBuffer`] (at most `api::MAX_BODY_LEN + 1` bytes),
-/// so core answers an oversized body with its own 413, after authentication and in JSON;
-/// actix-web's own `Bytes` limit would answer before authentication and in plain text.
-async fn read_bounded(mut payload: web::Payload) -> actix_web::Result<Vec<u8>> {
-    let mut body = api::BodyBuffer::default();
-    while body.wants_more() {
-        match poll_fn(|cx| Pin::new(&mut payload).poll_next(cx)).await {
-            Some(chunk) => body.push(&chunk?),
-            None => break,
-        }
+/// Reads the body through core's [`BodyBuffer`] (at most `MAX_BODY_LEN` + 1 bytes), so core
+/// answers an oversized body with its own 413, after authentication and in JSON (actix-web's
+/// own limits would answer before authentication and in plain text).
+///
+/// `BodyBuffer::read` asks for one future per chunk, which may not borrow the payload from
+/// the closure; the mutex lends it to each future while it is polled (it is never contended).
+async fn read_body(payload: web::Payload) -> Vec<u8> {
+    let payload = Mutex::new(payload);
+    let payload = &payload;
+    BodyBuffer::read(move || poll_fn(move |cx| next_chunk(payload, cx))).await
+}
+
+/// The next chunk; a poisoned lock counts as a failed body.
+fn next_chunk(
+    payload: &Mutex<web::Payload>,
+    cx: &mut Context<'_>,
+) -> Poll<Option<Result<Bytes, ()>>> {
+    let Ok(mut payload) = payload.lock() else {
+        return Poll::Ready(Some(Err(())));
+    };
+    Pin::new(&mut *payload)
+        .poll_next(cx)
+        .map(|chunk| chunk.map(|chunk| chunk.map_err(drop)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::FromRequest;
+    use actix_web::test::TestRequest;
+    use clab_keys_core::MAX_BODY_LEN;
+
+    async fn read(body: Vec<u8>) -> Vec<u8> {
+        let (req, mut payload) = TestRequest::default().set_payload(body).to_http_parts();
+        let payload = web::Payload::from_request(&req, &mut payload)
+            .await
+            .expect("a test payload");
+        read_body(payload).await
     }
-    Ok(body.into_bytes())
+
+    #[actix_web::test]
+    async fn a_small_body_is_read_whole() {
+        assert_eq!(read(b"{}".to_vec()).await, b"{}");
+    }
+
+    #[actix_web::test]
+    async fn a_large_body_is_read_one_byte_past_the_limit() {
+        assert_eq!(read(vec![b'x'; 1_000_000]).await.len(), MAX_BODY_LEN + 1);
+    }
 }

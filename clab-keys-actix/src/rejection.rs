@@ -1,123 +1,135 @@
-//! The one place where core's answers become actix-web responses: [`AuthRejection`] (the error
-//! of every extractor and of the middleware) and [`into_http_response`].
+//! [`AuthRejection`]: why an extractor or middleware of this crate refused a request.
+
+use std::fmt;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use clab_keys_core::{ApiResponse, Rejection};
+use clab_keys_core::{Rejection, RejectionKind};
 
-/// Why an extractor or the middleware refused a request.
+use crate::Reply;
+
+/// Why an extractor or middleware of this crate refused a request.
 ///
-/// Its [`ResponseError`] implementation answers exactly as core decided: the status, the
-/// `WWW-Authenticate` challenge (RFC 6750 §3) and the JSON body `{"error", "message"}` all
-/// come from [`Rejection::to_response`]. `Display` prints the generic message only, never the
-/// presented credential.
+/// It wraps core's [`Rejection`], which already knows the status, the `WWW-Authenticate`
+/// challenge (RFC 6750 §3) and the JSON body `{"error", "message"}`; [`ResponseError`] only
+/// translates that answer (through [`Reply`]), so the axum and actix-web adapters cannot drift
+/// apart. A handler can return core's rejections with `?`.
+///
+/// Its `Display` is core's generic message and its `Debug` (which actix-web's `Logger` prints
+/// for error responses) names only the kind of refusal: neither ever contains the presented
+/// credential.
 ///
 /// ```
+/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_actix as actix_web; }
 /// use actix_web::ResponseError;
-/// use clab_keys_actix::AuthRejection;
-/// use clab_keys_core::{Realm, Rejection, RejectionKind};
+/// use clab_keys::actix_web::AuthRejection;
+/// use clab_keys::{Realm, Rejection, RejectionKind};
 ///
-/// let error = AuthRejection::from(Rejection::new(RejectionKind::InvalidToken, Realm::default()));
-/// let response = error.error_response();
+/// let rejection = AuthRejection::from(Rejection::new(RejectionKind::InvalidToken, Realm::default()));
+/// assert_eq!(rejection.to_string(), "the access token is not valid");
+/// let response = rejection.error_response();
 /// assert_eq!(response.status(), 401);
 /// assert_eq!(
 ///     response.headers().get("www-authenticate").unwrap(),
 ///     r#"Bearer realm="api", error="invalid_token", error_description="the access token is not valid""#
 /// );
-/// assert_eq!(error.to_string(), "the access token is not valid");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum AuthRejection {
-    /// Core refused the credential (missing, malformed, invalid, lacking a scope or an
-    /// interactive session, or not checkable right now).
-    #[error(transparent)]
-    Rejected(#[from] Rejection),
-    /// The application did not register a `web::Data<CredentialRouter>` in its app data:
-    /// a deployment error, answered with `500` (fail closed).
-    #[error("authentication is not configured: no web::Data<CredentialRouter> in the app data")]
-    NotConfigured,
-}
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthRejection(Rejection);
 
 impl AuthRejection {
-    /// Core's rejection, when the credential itself was refused.
-    pub fn rejection(&self) -> Option<&Rejection> {
-        match self {
-            Self::Rejected(rejection) => Some(rejection),
-            Self::NotConfigured => None,
-        }
+    /// Core's rejection.
+    pub fn rejection(&self) -> &Rejection {
+        &self.0
     }
 
-    /// The framework-neutral response this rejection is answered with.
-    pub fn to_api_response(&self) -> ApiResponse {
-        match self {
-            Self::Rejected(rejection) => rejection.to_response(),
-            Self::NotConfigured => not_configured(),
-        }
+    /// Why the request was refused.
+    pub fn kind(&self) -> &RejectionKind {
+        self.0.kind()
+    }
+
+    /// Takes core's rejection out.
+    pub fn into_inner(self) -> Rejection {
+        self.0
+    }
+}
+
+impl From<Rejection> for AuthRejection {
+    fn from(rejection: Rejection) -> Self {
+        Self(rejection)
+    }
+}
+
+impl From<AuthRejection> for Rejection {
+    fn from(rejection: AuthRejection) -> Self {
+        rejection.0
+    }
+}
+
+impl fmt::Display for AuthRejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for AuthRejection {
+    // Transparent: the wrapper adds nothing to core's rejection.
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
     }
 }
 
 impl ResponseError for AuthRejection {
     fn status_code(&self) -> StatusCode {
-        let status = match self {
-            Self::Rejected(rejection) => rejection.status(),
-            Self::NotConfigured => 500,
-        };
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Self::NotConfigured = self {
-            tracing::error!(target: "clab_keys", "{self}");
-        }
-        into_http_response(self.to_api_response())
+        Reply(self.0.to_response()).into_http_response()
     }
 }
 
-fn not_configured() -> ApiResponse {
-    ApiResponse::error(500, "internal_error", "authentication is not configured")
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clab_keys_core::Realm;
 
-/// Converts core's framework-neutral [`ApiResponse`] (from a [`Rejection`] or from the
-/// management functions in [`clab_keys_core::api`]) into an actix-web response: status, every
-/// header in order, and the body.
-///
-/// Core only produces valid statuses and ASCII header values; should one ever be invalid, the
-/// answer is a `500` rather than a response missing a header such as `WWW-Authenticate`.
-///
-/// ```
-/// use clab_keys_actix::into_http_response;
-/// use clab_keys_core::ApiResponse;
-///
-/// let response = into_http_response(ApiResponse::error(404, "not_found", "no such API key"));
-/// assert_eq!(response.status(), 404);
-/// assert_eq!(response.headers().get("content-type").unwrap(), "application/json");
-/// assert_eq!(response.headers().get("cache-control").unwrap(), "no-store");
-/// ```
-pub fn into_http_response(response: ApiResponse) -> HttpResponse {
-    match build(response) {
-        Some(http) => http,
-        None => {
-            tracing::error!(target: "clab_keys", "core produced a response actix-web cannot send");
-            // `ApiResponse::error` is plain ASCII with a valid status, so this cannot recurse.
-            build(ApiResponse::error(
-                500,
-                "internal_error",
-                "the response could not be built",
-            ))
-            .unwrap_or_else(|| HttpResponse::InternalServerError().finish())
-        }
+    fn rejection(kind: RejectionKind) -> AuthRejection {
+        AuthRejection::from(Rejection::new(kind, Realm::default()))
     }
-}
 
-fn build(response: ApiResponse) -> Option<HttpResponse> {
-    let status = StatusCode::from_u16(response.status).ok()?;
-    let mut http = HttpResponse::build(status);
-    for (name, value) in &response.headers {
-        let name = HeaderName::from_bytes(name.as_bytes()).ok()?;
-        let value = HeaderValue::from_str(value).ok()?;
-        http.append_header((name, value));
+    #[test]
+    fn missing_credentials_become_a_bare_challenge() {
+        let response = rejection(RejectionKind::MissingCredentials).error_response();
+        assert_eq!(response.status(), 401);
+        assert_eq!(
+            response
+                .headers()
+                .get("www-authenticate")
+                .map(|v| v.as_bytes()),
+            Some(&br#"Bearer realm="api""#[..])
+        );
+        assert_eq!(
+            response.headers().get("content-type").map(|v| v.as_bytes()),
+            Some(&b"application/json"[..])
+        );
     }
-    Some(http.body(response.body))
+
+    #[test]
+    fn display_is_cores_generic_message() {
+        let r = rejection(RejectionKind::InvalidToken);
+        assert_eq!(r.to_string(), "the access token is not valid");
+        assert!(std::error::Error::source(&r).is_none());
+    }
+
+    #[test]
+    fn converts_both_ways() {
+        let r = rejection(RejectionKind::Unavailable);
+        assert_eq!(r.kind(), &RejectionKind::Unavailable);
+        assert_eq!(r.rejection().status(), 503);
+        assert_eq!(r.status_code(), 503);
+        let core = Rejection::from(r.clone());
+        assert_eq!(AuthRejection::from(core.clone()), r);
+        assert_eq!(r.into_inner(), core);
+    }
 }

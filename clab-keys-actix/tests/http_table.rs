@@ -1,6 +1,6 @@
-//! Runs core's HTTP conformance table against an actix-web app built from this crate's
-//! extractors and management scope. Every row must give the answer the framework-free
-//! reference dispatcher gives (clab-keys-core/tests/http_table_reference.rs).
+//! Runs the HTTP conformance table (clab-keys-testing) against an actix-web app built from this
+//! crate's extractors and management scope. Every row must give the answer the framework-free
+//! reference dispatcher gives (clab-keys-testing/tests/http_table_reference.rs).
 
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::expect_used)]
@@ -10,17 +10,14 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::http::header::{
-    AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE,
+    ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE,
 };
-use actix_web::{App, HttpResponse, test, web};
+use actix_web::{App, test, web};
 use clab_keys_actix::{
-    CurrentUser, InteractiveUser, MaybeUser, RequireScope, ScopeName, into_http_response,
-    management_scope,
+    CurrentUser, InteractiveUser, MaybeUser, Reply, RequireScope, ScopeName, management_scope,
 };
-use clab_keys_core::testing::http_table::{
-    HttpHarness, TestRequest, TestResponse, rows, run_http_table,
-};
-use clab_keys_core::{ApiResponse, CredentialRouter};
+use clab_keys_core::{ApiResponse, CredentialRouter, MANAGEMENT_PATH};
+use clab_keys_testing::http_table::{HttpHarness, TestRequest, TestResponse, rows, run_http_table};
 use serde_json::json;
 
 struct ProjectsRead;
@@ -29,29 +26,29 @@ impl ScopeName for ProjectsRead {
     const NAME: &'static str = "projects:read";
 }
 
-async fn me(user: CurrentUser) -> HttpResponse {
-    into_http_response(ApiResponse::json(
+async fn me(user: CurrentUser) -> Reply {
+    Reply(ApiResponse::json(
         200,
         &json!({ "user_id": user.user_id().as_str(), "auth": user.kind().as_str() }),
     ))
 }
 
-async fn optional(MaybeUser(user): MaybeUser) -> HttpResponse {
-    into_http_response(ApiResponse::json(
+async fn optional(MaybeUser(user): MaybeUser) -> Reply {
+    Reply(ApiResponse::json(
         200,
         &json!({ "user_id": user.map(|p| p.user_id().to_string()) }),
     ))
 }
 
-async fn ok() -> HttpResponse {
-    into_http_response(ApiResponse::json(200, &json!({ "ok": true })))
+async fn ok() -> Reply {
+    Reply(ApiResponse::json(200, &json!({ "ok": true })))
 }
 
-async fn scoped(_: RequireScope<ProjectsRead>) -> HttpResponse {
+async fn scoped(_: RequireScope<ProjectsRead>) -> Reply {
     ok().await
 }
 
-async fn interactive(_: InteractiveUser) -> HttpResponse {
+async fn interactive(_: InteractiveUser) -> Reply {
     ok().await
 }
 
@@ -73,7 +70,7 @@ fn app(
         .route("/api/optional", web::get().to(optional))
         .route("/api/scoped", web::get().to(scoped))
         .route("/api/interactive", web::get().to(interactive))
-        .service(management_scope("/api/user/api-keys"))
+        .service(management_scope(MANAGEMENT_PATH))
 }
 
 struct ActixApp<S>(S);
@@ -108,12 +105,16 @@ where
         let cache_control = headers
             .get(CACHE_CONTROL)
             .map(|v| v.to_str().expect("ASCII cache-control").to_owned());
+        let allow = headers
+            .get(ALLOW)
+            .map(|v| v.to_str().expect("ASCII allow").to_owned());
         let status = response.status().as_u16();
         let body = test::read_body(response).await.to_vec();
         TestResponse {
             status,
             www_authenticate,
             cache_control,
+            allow,
             body,
         }
     }

@@ -1,25 +1,27 @@
-//! Management-scope behaviour beyond the conformance table: the body limit and the order of
-//! checks (authentication before the body is looked at).
+//! Management-scope behaviour beyond the conformance table: the body limit, the order of
+//! checks (authentication before the body is looked at), a custom mount path, and
+//! percent-escapes in the path below the mount point (as the axum router answers them).
 
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::expect_used)]
 
+use actix_web::http::Method;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{App, test, web};
-use clab_keys_actix::{DEFAULT_PATH, configure, management_scope};
-use clab_keys_core::api::MAX_BODY_LEN;
-use clab_keys_core::testing::http_table::{Fixture, JWT_USER1};
+use clab_keys_actix::management_scope;
+use clab_keys_core::{MANAGEMENT_PATH, MAX_BODY_LEN};
+use clab_keys_testing::http_table::{Fixture, JWT_USER1};
 
 /// Posts `body` to the management scope and returns the status and JSON body.
 async fn create(f: &Fixture, auth: Option<&str>, body: Vec<u8>) -> (u16, serde_json::Value) {
     let app = test::init_service(
         App::new()
             .app_data(web::Data::new(f.router.clone()))
-            .service(management_scope(DEFAULT_PATH)),
+            .service(management_scope(MANAGEMENT_PATH)),
     )
     .await;
     let mut req = test::TestRequest::post()
-        .uri(DEFAULT_PATH)
+        .uri(MANAGEMENT_PATH)
         .set_payload(body);
     if let Some(auth) = auth {
         req = req.append_header((AUTHORIZATION, auth));
@@ -76,12 +78,12 @@ async fn oversized_body_with_an_api_key_is_403_first() {
 }
 
 #[actix_web::test]
-async fn configure_mounts_the_same_endpoints_in_a_custom_scope() {
+async fn management_scope_mounts_the_same_endpoints_at_a_custom_path() {
     let f = Fixture::new().await;
     let app = test::init_service(
         App::new()
             .app_data(web::Data::new(f.router.clone()))
-            .service(web::scope("/v2/keys").configure(configure)),
+            .service(web::scope("/v2").service(management_scope("/keys"))),
     )
     .await;
     let bearer = format!("Bearer {JWT_USER1}");
@@ -97,4 +99,41 @@ async fn configure_mounts_the_same_endpoints_in_a_custom_scope() {
         .append_header((AUTHORIZATION, bearer.as_str()))
         .to_request();
     assert_eq!(test::call_service(&app, revoke).await.status(), 204);
+}
+
+#[actix_web::test]
+async fn percent_escapes_below_the_mount_point_are_decoded() {
+    let f = Fixture::new().await;
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(f.router.clone()))
+            .service(management_scope(MANAGEMENT_PATH)),
+    )
+    .await;
+    let bearer = format!("Bearer {JWT_USER1}");
+    let send = |method: Method, uri: String| {
+        test::TestRequest::default()
+            .method(method)
+            .uri(&uri)
+            .append_header((AUTHORIZATION, bearer.as_str()))
+            .to_request()
+    };
+    // An escaped slash is a slash: no endpoint, whatever the method.
+    for method in [Method::GET, Method::DELETE] {
+        let request = send(method, format!("{MANAGEMENT_PATH}/a%2Fb"));
+        let json: serde_json::Value = test::call_and_read_body_json(&app, request).await;
+        assert_eq!(json["error"], "not_found");
+    }
+    // Bytes that are not UTF-8 name no key (and a key's path takes DELETE only).
+    let request = send(Method::DELETE, format!("{MANAGEMENT_PATH}/%FF%FE"));
+    let json: serde_json::Value = test::call_and_read_body_json(&app, request).await;
+    assert_eq!(json["error"], "not_found");
+    let request = send(Method::GET, format!("{MANAGEMENT_PATH}/%FF%FE"));
+    let json: serde_json::Value = test::call_and_read_body_json(&app, request).await;
+    assert_eq!(json["error"], "method_not_allowed");
+    // An escaped id is the id.
+    let id = Fixture::id_of(&f.key);
+    let uri = format!("{MANAGEMENT_PATH}/%{:02X}{}", id.as_bytes()[0], &id[1..]);
+    let response = test::call_service(&app, send(Method::DELETE, uri)).await;
+    assert_eq!(response.status(), 204);
 }

@@ -1,14 +1,15 @@
-//! The `from_fn` middleware: it hands the principal to handlers through the request
-//! extensions, and refuses requests with exactly the responses of the extractors.
+//! The `from_fn` middleware: handlers behind it read the caller with the extractors, which
+//! reuse its outcome; it refuses requests with exactly the responses of the extractors; and
+//! the outcome it caches cannot be forged by app middleware.
 
 // Test code: a failed expectation is a failed test.
 #![allow(clippy::expect_used)]
 
 use actix_web::body::MessageBody;
-use actix_web::dev::ServiceResponse;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
-use actix_web::middleware::from_fn;
-use actix_web::{App, HttpResponse, test, web};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, HttpMessage, HttpResponse, test, web};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -16,10 +17,12 @@ use clab_keys_actix::{
     CurrentUser, InteractiveUser, MaybeUser, RequireScope, ScopeName, authenticate,
     require_interactive, require_scope,
 };
-use clab_keys_core::testing::RecordingStore;
-use clab_keys_core::testing::http_table::{Fixture, JWT_USER1, unknown_key};
-use clab_keys_core::{CredentialRouter, Principal};
-use clab_keys_core::{KeyService, MemoryStore, NewKey, UserId};
+use clab_keys_core::dangerous::session_principal;
+use clab_keys_core::{
+    CredentialRouter, KeyHasher, KeyService, MemoryStore, NewKey, Pepper, UserId,
+};
+use clab_keys_testing::RecordingStore;
+use clab_keys_testing::http_table::{Fixture, JWT_USER1, unknown_key};
 
 struct ProjectsRead;
 
@@ -27,12 +30,8 @@ impl ScopeName for ProjectsRead {
     const NAME: &'static str = "projects:read";
 }
 
-async fn whoami(principal: web::ReqData<Principal>) -> HttpResponse {
-    HttpResponse::Ok().body(format!(
-        "{} {}",
-        principal.user_id(),
-        principal.kind().as_str()
-    ))
+async fn whoami(user: CurrentUser) -> HttpResponse {
+    HttpResponse::Ok().body(format!("{} {}", user.user_id(), user.kind().as_str()))
 }
 
 async fn extracted(_: CurrentUser) -> HttpResponse {
@@ -228,7 +227,8 @@ async fn scope_middleware_refuses_other_scopes_like_the_extractor() {
 async fn extractors_behind_the_middleware_reuse_its_principal() {
     let store = RecordingStore::new(Arc::new(MemoryStore::new()));
     let counts = store.counts();
-    let keys = KeyService::builder(store).build().expect("service");
+    let hasher = KeyHasher::hmac(1, Pepper::from_bytes(&[7; 32]).expect("pepper")).expect("hasher");
+    let keys = KeyService::builder(store, hasher).build().expect("service");
     let created = keys
         .create(&UserId::from(9_i64), NewKey::new("ci"))
         .await
@@ -242,4 +242,55 @@ async fn extractors_behind_the_middleware_reuse_its_principal() {
         1,
         "one store lookup per request"
     );
+}
+
+/// App middleware that puts a `Principal` (an interactive session of user 1) in the request
+/// extensions, as a buggy or hostile layer might.
+async fn forge_session(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    req.extensions_mut()
+        .insert(session_principal(UserId::from(1_i64), None));
+    next.call(req).await
+}
+
+async fn anyone(MaybeUser(user): MaybeUser) -> HttpResponse {
+    HttpResponse::Ok()
+        .body(user.map_or_else(|| "anonymous".to_owned(), |u| u.user_id().to_string()))
+}
+
+#[actix_web::test]
+async fn a_principal_inserted_by_app_middleware_is_ignored() {
+    let f = Fixture::new().await;
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(f.router))
+            .wrap(from_fn(forge_session))
+            .route("/ex/any", web::get().to(extracted))
+            .route("/ex/interactive", web::get().to(extracted_interactive))
+            .route("/anyone", web::get().to(anyone))
+            .service(
+                web::scope("/mw")
+                    .wrap(from_fn(require_interactive))
+                    .route("/whoami", web::get().to(whoami)),
+            ),
+    )
+    .await;
+    for path in ["/ex/any", "/ex/interactive", "/mw/whoami"] {
+        let response =
+            test::call_service(&app, test::TestRequest::get().uri(path).to_request()).await;
+        assert_eq!(response.status(), 401, "{path}");
+        assert_eq!(
+            response
+                .headers()
+                .get(WWW_AUTHENTICATE)
+                .map(|v| v.as_bytes()),
+            Some(&br#"Bearer realm="clab-keys-test""#[..]),
+            "{path}"
+        );
+    }
+    let response =
+        test::call_service(&app, test::TestRequest::get().uri("/anyone").to_request()).await;
+    assert_eq!(test::read_body(response).await, "anonymous");
 }
