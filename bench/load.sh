@@ -13,7 +13,8 @@ cd "$(dirname "$0")/.."
 secs=${1:-10}
 conns=${2:-16}
 command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)"; exit 1; }
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target}
+# CARGO_TARGET_DIR when set, else the repository's own target/.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$(pwd)/target}"
 cargo build --release -q -p axum-app
 bin="$CARGO_TARGET_DIR/release/axum-app"
 work=$(mktemp -d)

@@ -8,8 +8,9 @@
 # Works on stable Rust: cargo-fuzz passes -Z flags (-Zsanitizer=address, sancov), which
 # RUSTC_BOOTSTRAP=1 lets a stable rustc accept. Installs cargo-fuzz if it is missing.
 # Environment:
-#   FUZZ_TARGET_DIR   build directory (default /work/target-fuzz if /work is writable, else
-#                     fuzz/target); keep it apart from the main target directory
+#   FUZZ_TARGET_DIR   build directory (default: fuzz/ under the main target directory, that is
+#                     $CARGO_TARGET_DIR/fuzz when CARGO_TARGET_DIR is set, else target/fuzz in
+#                     the repository); kept apart from the main builds
 #   FUZZ_SANITIZER    address (default) or none (faster, still coverage-guided)
 #   FUZZ_JOBS         parallel libFuzzer jobs per target (default 1)
 #
@@ -23,9 +24,7 @@ secs=${1:-60}
 shift || true
 if [ "$#" -gt 0 ]; then targets=("$@"); else targets=(parse_token parse_authorization router challenge); fi
 
-if [ -z "${FUZZ_TARGET_DIR:-}" ]; then
-  if [ -d /work ] && [ -w /work ]; then FUZZ_TARGET_DIR=/work/target-fuzz; else FUZZ_TARGET_DIR="$root/fuzz/target"; fi
-fi
+FUZZ_TARGET_DIR="${FUZZ_TARGET_DIR:-${CARGO_TARGET_DIR:-$root/target}/fuzz}"
 export CARGO_TARGET_DIR="$FUZZ_TARGET_DIR"
 export RUSTC_BOOTSTRAP=1
 sanitizer=${FUZZ_SANITIZER:-address}
