@@ -15,11 +15,14 @@ struct Sessions(DecodingKey);
 #[async_trait::async_trait]
 impl JwtVerifier for Sessions {
     async fn verify(&self, jwt: &str) -> Result<JwtIdentity, JwtError> {
-        let claims = jsonwebtoken::decode::<Value>(jwt, &self.0, &Validation::new(Algorithm::HS256))
-            .map_err(|_| JwtError::Invalid)?
-            .claims;
+        let claims =
+            jsonwebtoken::decode::<Value>(jwt, &self.0, &Validation::new(Algorithm::HS256))
+                .map_err(|_| JwtError::Invalid)?
+                .claims;
         let sub = claims["sub"].as_str().ok_or(JwtError::Invalid)?;
-        Ok(JwtIdentity::new(UserId::new(sub).map_err(|_| JwtError::Invalid)?))
+        Ok(JwtIdentity::new(
+            UserId::new(sub).map_err(|_| JwtError::Invalid)?,
+        ))
     }
 }
 
@@ -38,7 +41,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 3600;
     let claims = json!({ "sub": "1", "exp": exp });
-    let jwt = jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(jwt_secret)?)?;
+    let jwt = jsonwebtoken::encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(jwt_secret)?,
+    )?;
 
     let server = HttpServer::new(move || {
         App::new()

@@ -14,11 +14,14 @@ struct Sessions(DecodingKey);
 #[async_trait::async_trait]
 impl JwtVerifier for Sessions {
     async fn verify(&self, jwt: &str) -> Result<JwtIdentity, JwtError> {
-        let claims = jsonwebtoken::decode::<Value>(jwt, &self.0, &Validation::new(Algorithm::HS256))
-            .map_err(|_| JwtError::Invalid)?
-            .claims;
+        let claims =
+            jsonwebtoken::decode::<Value>(jwt, &self.0, &Validation::new(Algorithm::HS256))
+                .map_err(|_| JwtError::Invalid)?
+                .claims;
         let sub = claims["sub"].as_str().ok_or(JwtError::Invalid)?;
-        Ok(JwtIdentity::new(UserId::new(sub).map_err(|_| JwtError::Invalid)?))
+        Ok(JwtIdentity::new(
+            UserId::new(sub).map_err(|_| JwtError::Invalid)?,
+        ))
     }
 }
 
@@ -32,15 +35,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Development values only: a real app reads both secrets from its configuration.
     let (jwt_secret, (pepper, _)) = (b"dev-only-jwt-secret-change-me-32b", Pepper::generate()?);
     let keys = KeyService::builder(MemoryStore::new(), KeyHasher::hmac(1, pepper)?).build()?;
-    let credentials = CredentialRouter::new(keys)
-        .with_jwt(Sessions(DecodingKey::from_secret(jwt_secret)?));
+    let credentials =
+        CredentialRouter::new(keys).with_jwt(Sessions(DecodingKey::from_secret(jwt_secret)?));
     let exp = time::OffsetDateTime::now_utc().unix_timestamp() + 3600;
     let claims = json!({ "sub": "1", "exp": exp });
-    let jwt = jsonwebtoken::encode(&Header::default(), &claims, &EncodingKey::from_secret(jwt_secret)?)?;
+    let jwt = jsonwebtoken::encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(jwt_secret)?,
+    )?;
 
     let app = Router::new()
         .route("/me", get(me))
-        .nest(clab_keys::MANAGEMENT_PATH, management_router())
+        .merge(management_router(clab_keys::MANAGEMENT_PATH))
         .with_state(credentials);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     println!("JWT for user 1 (valid 1 h): {jwt}");

@@ -131,7 +131,6 @@ struct CreateKeyBody {
 
 /// Formats a timestamp as RFC 3339 in UTC with microseconds, always 27 characters
 /// (`2026-11-29T08:30:00.123456Z`).
-
 fn rfc3339(t: OffsetDateTime) -> String {
     const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"

@@ -2,7 +2,7 @@
 //! (`clab_user_…`) side by side.
 //!
 //! Everything that is not routing lives in [`clab_keys_example_common`] (configuration,
-//! database, login, JWTs, pages) and in the library ([`clab_keys_actix`]: the `CurrentUser`
+//! database, login, JWTs, pages) and in the library ([`clab_keys::actix_web`]: the `CurrentUser`
 //! extractor and the management scope). This crate wires them into an actix-web app:
 //!
 //! | route | handled by |
@@ -20,8 +20,9 @@
 use std::time::Duration;
 
 use actix_web::middleware::Logger;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use clab_keys_actix::{CurrentUser, DEFAULT_PATH, MaybeUser, into_http_response, management_scope};
+use actix_web::{App, HttpRequest, HttpServer, web};
+use clab_keys::MANAGEMENT_PATH;
+use clab_keys::actix_web::{CurrentUser, MaybeUser, Reply, management_scope};
 use clab_keys_example_common::{
     ASSETS, AppState, Config, RunError, echo_response, not_found_response, shutdown_signal,
     static_response,
@@ -64,35 +65,35 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         .service(web::resource("/api/security/users/me").route(web::get().to(me)))
         .service(web::resource("/api/echo").route(web::get().to(echo)))
         .service(web::resource("/healthz").route(web::get().to(healthz)))
-        .service(management_scope(DEFAULT_PATH));
+        .service(management_scope(MANAGEMENT_PATH));
     for asset in &ASSETS {
         cfg.service(web::resource(asset.path).route(web::get().to(page)));
     }
     cfg.default_service(web::to(not_found));
 }
 
-async fn login(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
-    into_http_response(state.login_response(&body).await)
+async fn login(state: web::Data<AppState>, body: web::Bytes) -> Reply {
+    Reply(state.login_response(&body).await)
 }
 
-async fn me(state: web::Data<AppState>, CurrentUser(principal): CurrentUser) -> HttpResponse {
-    into_http_response(state.me(&principal).await)
+async fn me(state: web::Data<AppState>, CurrentUser(principal): CurrentUser) -> Reply {
+    Reply(state.me(&principal).await)
 }
 
-async fn echo(MaybeUser(principal): MaybeUser) -> HttpResponse {
-    into_http_response(echo_response(principal.as_ref()))
+async fn echo(MaybeUser(principal): MaybeUser) -> Reply {
+    Reply(echo_response(principal.as_ref()))
 }
 
-async fn healthz(state: web::Data<AppState>) -> HttpResponse {
-    into_http_response(state.healthz().await)
+async fn healthz(state: web::Data<AppState>) -> Reply {
+    Reply(state.healthz().await)
 }
 
-async fn page(req: HttpRequest) -> HttpResponse {
-    into_http_response(static_response(req.path()).unwrap_or_else(not_found_response))
+async fn page(req: HttpRequest) -> Reply {
+    Reply(static_response(req.path()).unwrap_or_else(not_found_response))
 }
 
-async fn not_found() -> HttpResponse {
-    into_http_response(not_found_response())
+async fn not_found() -> Reply {
+    Reply(not_found_response())
 }
 
 /// Starts the app as configured: sets up the database, binds `ADDR`, prints the address (the

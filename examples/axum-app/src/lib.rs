@@ -2,7 +2,7 @@
 //! (`clab_user_…`) side by side.
 //!
 //! Everything that is not routing lives in [`clab_keys_example_common`] (configuration,
-//! database, login, JWTs, pages) and in the library ([`clab_keys_axum`]: the `CurrentUser`
+//! database, login, JWTs, pages) and in the library ([`clab_keys::axum`]: the `CurrentUser`
 //! extractor and the management router). This crate wires them into an axum [`Router`]:
 //!
 //! | route | handled by |
@@ -23,10 +23,9 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRef, State};
 use axum::http::header::{AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION};
 use axum::http::{Request, Uri};
-use axum::response::Response;
 use axum::routing::{get, post};
-use clab_keys_axum::{CurrentUser, into_axum_response, management_router};
-use clab_keys_core::CredentialRouter;
+use clab_keys::axum::{CurrentUser, Reply, management_router};
+use clab_keys::{CredentialRouter, MANAGEMENT_PATH};
 use clab_keys_example_common::{
     ASSETS, AppState, Config, RunError, echo_response, not_found_response, shutdown_signal,
     static_response,
@@ -63,7 +62,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/security/users/me", get(me))
         .route("/api/echo", get(echo))
         .route("/healthz", get(healthz))
-        .nest("/api/user/api-keys", management_router::<WebState>());
+        .merge(management_router::<WebState>(MANAGEMENT_PATH));
     for asset in &ASSETS {
         router = router.route(asset.path, get(page));
     }
@@ -103,28 +102,28 @@ fn request_span(request: &Request<Body>) -> tracing::Span {
     span
 }
 
-async fn login(State(state): State<WebState>, body: Bytes) -> Response {
-    into_axum_response(state.0.login_response(&body).await)
+async fn login(State(state): State<WebState>, body: Bytes) -> Reply {
+    Reply(state.0.login_response(&body).await)
 }
 
-async fn me(State(state): State<WebState>, CurrentUser(principal): CurrentUser) -> Response {
-    into_axum_response(state.0.me(&principal).await)
+async fn me(State(state): State<WebState>, CurrentUser(principal): CurrentUser) -> Reply {
+    Reply(state.0.me(&principal).await)
 }
 
-async fn echo(user: Option<CurrentUser>) -> Response {
-    into_axum_response(echo_response(user.as_deref()))
+async fn echo(user: Option<CurrentUser>) -> Reply {
+    Reply(echo_response(user.as_deref()))
 }
 
-async fn healthz(State(state): State<WebState>) -> Response {
-    into_axum_response(state.0.healthz().await)
+async fn healthz(State(state): State<WebState>) -> Reply {
+    Reply(state.0.healthz().await)
 }
 
-async fn page(uri: Uri) -> Response {
-    into_axum_response(static_response(uri.path()).unwrap_or_else(not_found_response))
+async fn page(uri: Uri) -> Reply {
+    Reply(static_response(uri.path()).unwrap_or_else(not_found_response))
 }
 
-async fn not_found() -> Response {
-    into_axum_response(not_found_response())
+async fn not_found() -> Reply {
+    Reply(not_found_response())
 }
 
 /// Starts the app as configured: sets up the database, binds `ADDR`, prints the address (the

@@ -11,8 +11,8 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use clab_keys_core::Pepper;
-use clab_keys_core::{Entropy as _, OsEntropy};
+use clab_keys::Pepper;
+use clab_keys::{Entropy as _, OsEntropy};
 use secrecy::{ExposeSecret as _, SecretBox};
 
 /// The database used when `DATABASE_URL` is unset: a SQLite file in the working directory,
@@ -107,7 +107,7 @@ pub enum ConfigError {
         "CLAB_KEYS_PEPPER must be standard base64 of at least 32 random bytes \
          (e.g. `openssl rand -base64 32`)"
     )]
-    InvalidPepper(#[source] clab_keys_core::ConfigError),
+    InvalidPepper(#[source] clab_keys::ConfigError),
     /// `CLAB_KEYS_CACHE_TTL_SECS` is not a whole number of seconds from 0 to 300.
     #[error("CLAB_KEYS_CACHE_TTL_SECS must be a whole number of seconds from 0 (off) to 300")]
     InvalidCacheTtl,
@@ -332,12 +332,12 @@ impl Config {
     }
 
     /// The key service configuration this implies (the defaults, plus the cache if enabled).
-    pub fn key_config(&self) -> clab_keys_core::KeyServiceConfig {
+    pub fn key_config(&self) -> clab_keys::KeyServiceConfig {
         let cache = (self.cache_ttl_secs > 0).then(|| {
-            clab_keys_core::CacheConfig::default()
+            clab_keys::CacheConfig::default()
                 .ttl(time::Duration::seconds(i64::from(self.cache_ttl_secs)))
         });
-        clab_keys_core::KeyServiceConfig::default().cache(cache)
+        clab_keys::KeyServiceConfig::default().cache(cache)
     }
 
     /// Whether the demo users (published passwords) are seeded: by default only into the

@@ -85,7 +85,7 @@ pub struct Migrator;
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         let mut migrations: Vec<Box<dyn MigrationTrait>> = vec![Box::new(CreateUsers)];
-        migrations.extend(clab_keys_seaorm::migration::migrations());
+        migrations.extend(clab_keys::sea_orm::migration::migrations());
         migrations
     }
 }

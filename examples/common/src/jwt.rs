@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use clab_keys_core::{JwtError, JwtIdentity, JwtVerifier, UserId};
+use clab_keys::{JwtError, JwtIdentity, JwtVerifier, UserId};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -49,7 +49,7 @@ struct VerifiedClaims {
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-/// use clab_keys_core::JwtVerifier as _;
+/// use clab_keys::JwtVerifier as _;
 /// use clab_keys_example_common::{JwtAuth, JwtSecret};
 /// let jwt = JwtAuth::new(&JwtSecret::generate().unwrap()).unwrap();
 /// let token = jwt.issue(42).unwrap();

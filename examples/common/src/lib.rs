@@ -8,7 +8,7 @@
 //!   the clab-keys migration, embedded), the two demo users seeded idempotently into the
 //!   default SQLite file (or any database with `SEED_DEMO_USERS=1`);
 //! - [`JwtAuth`]: 60-minute HS256 session tokens with `jsonwebtoken`, and the
-//!   [`clab_keys_core::JwtVerifier`] the credential router uses;
+//!   [`clab_keys::JwtVerifier`] the credential router uses;
 //! - [`AppState`]: the key service over the SeaORM store, the credential router, and the
 //!   example-only handlers (`POST /api/auth/login`, `GET /api/security/users/me`,
 //!   `GET /healthz`) as framework-neutral [`ApiResponse`]s;
@@ -45,7 +45,7 @@ mod state;
 
 use std::net::SocketAddr;
 
-pub use clab_keys_core::ApiResponse;
+pub use clab_keys::ApiResponse;
 pub use config::{Config, ConfigError, JwtSecret};
 pub use db::{DEMO_USERS, DatabaseError, Migrator};
 pub use jwt::{JWT_AUDIENCE, JWT_ISSUER, JWT_TTL_SECS, JwtAuth, JwtIssueError};
@@ -59,7 +59,7 @@ pub use state::{AppState, AppStateBuilder, PEPPER_VERSION, REALM, SetupError};
 /// `GET /api/echo`: who the caller is, if anyone, without touching the database. The credential
 /// is optional (none → `{"user_id": null, "auth": null}`), but a presented bad one is refused
 /// by the extractor. The load benchmark (`bench/load.sh`) measures authentication on it.
-pub fn echo_response(principal: Option<&clab_keys_core::Principal>) -> ApiResponse {
+pub fn echo_response(principal: Option<&clab_keys::Principal>) -> ApiResponse {
     ApiResponse::json(
         200,
         &serde_json::json!({

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use clab_keys_core::ApiResponse;
+use clab_keys::ApiResponse;
 use serde::Deserialize;
 
 use crate::jwt::{JWT_TTL_SECS, JwtIssueError};

@@ -8,7 +8,7 @@
 //! [`ASSETS`] (or answer every `GET` with [`static_response`]) or the pages lose their style
 //! and behaviour.
 
-use clab_keys_core::ApiResponse;
+use clab_keys::ApiResponse;
 
 /// The `/` page: links to the settings page, the developer docs and `skill.md`.
 pub const INDEX_HTML: &str = include_str!("../static/index.html");

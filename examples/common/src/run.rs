@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use clab_keys_core::ApiResponse;
+use clab_keys::ApiResponse;
 
 use crate::SetupError;
 

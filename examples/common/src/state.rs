@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use clab_keys_core::{
+use clab_keys::sea_orm::SeaOrmStore;
+use clab_keys::{
     ApiResponse, CredentialRouter, KeyHasher, KeyService, KeyServiceConfig, Pepper, Principal,
     Realm, Rejection, RejectionKind,
 };
-use clab_keys_seaorm::SeaOrmStore;
 use sea_orm::DatabaseConnection;
 
 use crate::config::{Config, JwtSecret};
@@ -31,7 +31,7 @@ pub enum SetupError {
     Database(#[from] DatabaseError),
     /// The key service or router rejected its configuration.
     #[error("invalid key service configuration")]
-    Keys(#[source] clab_keys_core::ConfigError),
+    Keys(#[source] clab_keys::ConfigError),
     /// The JWT keys could not be built.
     #[error("invalid JWT configuration")]
     Jwt(#[source] JwtIssueError),

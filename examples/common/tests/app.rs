@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use clab_keys_core::{ApiResponse, NewKey, Pepper, UserId};
+use clab_keys::{ApiResponse, NewKey, Pepper, UserId};
 use clab_keys_example_common::{AppState, DEMO_USERS, JwtSecret, LoginError, Migrator, db};
 use sea_orm::{ConnectionTrait as _, DatabaseConnection, Statement};
 use sea_orm_migration::MigratorTrait as _;

@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use clab_keys_core::{JwtError, JwtVerifier as _};
+use clab_keys::{JwtError, JwtVerifier as _};
 use clab_keys_example_common::{JWT_AUDIENCE, JWT_ISSUER, JWT_TTL_SECS, JwtAuth, JwtSecret};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
