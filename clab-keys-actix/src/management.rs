@@ -2,19 +2,16 @@
 //! everything ([`ManagementCall`]): which endpoint a method and path name (or the 404/405
 //! answer, before authentication), and the whole answer; this file only translates.
 
-use std::future::poll_fn;
 use std::pin::Pin;
-use std::sync::Mutex;
-use std::task::{Context, Poll};
 
-use actix_web::web::{self, Bytes};
+use actix_web::web;
 use actix_web::{HttpRequest, Scope};
 use clab_keys_core::{BodyBuffer, ManagementCall};
 use futures_core::Stream;
 use serde::Deserialize;
 
 use crate::Reply;
-use crate::extract::required;
+use crate::extract::{authenticated, router_of};
 
 /// The name of the route parameter that captures the path below the mount point.
 const TAIL: &str = "clab_keys_tail";
@@ -92,38 +89,18 @@ async fn serve(req: &HttpRequest, tail: &str, payload: web::Payload) -> actix_we
         Ok(call) => call,
         Err(answer) => return Ok(Reply(answer)),
     };
-    let (router, principal) = required(req).await?;
-    let body = if call.needs_body() {
-        read_body(payload).await
-    } else {
-        Vec::new()
-    };
-    Ok(Reply(call.run(&router, &principal, &body).await))
+    let router = router_of(req)?;
+    let outcome = authenticated(req, &router).await;
+    Ok(Reply(
+        call.respond(&router, outcome, read_body(payload)).await,
+    ))
 }
 
 /// Reads the body through core's [`BodyBuffer`] (at most `MAX_BODY_LEN` + 1 bytes), so core
-/// answers an oversized body with its own 413, after authentication and in JSON (actix-web's
-/// own limits would answer before authentication and in plain text).
-///
-/// `BodyBuffer::read` asks for one future per chunk, which may not borrow the payload from
-/// the closure; the mutex lends it to each future while it is polled (it is never contended).
-async fn read_body(payload: web::Payload) -> Vec<u8> {
-    let payload = Mutex::new(payload);
-    let payload = &payload;
-    BodyBuffer::read(move || poll_fn(move |cx| next_chunk(payload, cx))).await
-}
-
-/// The next chunk; a poisoned lock counts as a failed body.
-fn next_chunk(
-    payload: &Mutex<web::Payload>,
-    cx: &mut Context<'_>,
-) -> Poll<Option<Result<Bytes, ()>>> {
-    let Ok(mut payload) = payload.lock() else {
-        return Poll::Ready(Some(Err(())));
-    };
-    Pin::new(&mut *payload)
-        .poll_next(cx)
-        .map(|chunk| chunk.map(|chunk| chunk.map_err(drop)))
+/// answers an oversized body with its own 413, after authentication and in JSON; actix-web's
+/// own `Bytes` limit would answer before authentication and in plain text.
+async fn read_body(mut payload: web::Payload) -> Vec<u8> {
+    BodyBuffer::read(|cx| Pin::new(&mut payload).poll_next(cx)).await
 }
 
 #[cfg(test)]

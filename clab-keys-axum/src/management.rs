@@ -2,21 +2,18 @@
 //! ([`ManagementCall`]): which endpoint a method and path name (or the 404/405 answer, before
 //! authentication), and the whole answer; this file only translates.
 
-use std::future::poll_fn;
 use std::pin::Pin;
-use std::sync::Mutex;
-use std::task::{Context, Poll};
 
 use axum::Router;
-use axum::body::{Body, Bytes, HttpBody};
+use axum::body::{Body, HttpBody};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRef, Path, Request, State};
 use axum::routing::any;
 use clab_keys_core::{BodyBuffer, CredentialRouter, ManagementCall};
 use serde::Deserialize;
 
+use crate::Reply;
 use crate::extract::authenticated;
-use crate::{AuthRejection, Reply};
 
 /// The name of the route parameter that captures the path below the mount point.
 const TAIL: &str = "clab_keys_tail";
@@ -95,18 +92,12 @@ where
 }
 
 /// `{path}`: the collection.
-async fn collection(
-    State(router): State<CredentialRouter>,
-    request: Request,
-) -> Result<Reply, AuthRejection> {
+async fn collection(State(router): State<CredentialRouter>, request: Request) -> Reply {
     serve(&router, "", request).await
 }
 
 /// `{path}/`, which a catch-all parameter does not match (it is never empty).
-async fn slash(
-    State(router): State<CredentialRouter>,
-    request: Request,
-) -> Result<Reply, AuthRejection> {
+async fn slash(State(router): State<CredentialRouter>, request: Request) -> Reply {
     serve(&router, "/", request).await
 }
 
@@ -117,54 +108,32 @@ async fn below(
     State(router): State<CredentialRouter>,
     decoded: Result<Path<Below>, PathRejection>,
     request: Request,
-) -> Result<Reply, AuthRejection> {
+) -> Reply {
     let tail = decoded.map_or_else(|_| "\u{FFFD}".to_owned(), |Path(b)| b.clab_keys_tail);
     serve(&router, &format!("/{tail}"), request).await
 }
 
 /// Core's order: route (404/405 before authentication), authenticate, read the body if the
 /// endpoint takes one, run.
-async fn serve(
-    router: &CredentialRouter,
-    tail: &str,
-    request: Request,
-) -> Result<Reply, AuthRejection> {
+async fn serve(router: &CredentialRouter, tail: &str, request: Request) -> Reply {
     let call = match ManagementCall::route(request.method().as_str(), tail) {
         Ok(call) => call,
-        Err(answer) => return Ok(Reply(answer)),
+        Err(answer) => return Reply(answer),
     };
     let (mut parts, body) = request.into_parts();
-    let principal = router.required(authenticated(&mut parts, router).await)?;
-    let body = if call.needs_body() {
-        read_body(body).await
-    } else {
-        Vec::new()
-    };
-    Ok(Reply(call.run(router, &principal, &body).await))
+    let outcome = authenticated(&mut parts, router).await;
+    Reply(call.respond(router, outcome, read_body(body)).await)
 }
 
-/// Reads the body through core's [`BodyBuffer`] (at most `MAX_BODY_LEN` + 1 bytes).
-///
-/// `BodyBuffer::read` asks for one future per chunk, which may not borrow the body from the
-/// closure; the mutex lends it to each future while it is polled (it is never contended).
-async fn read_body(body: Body) -> Vec<u8> {
-    let body = Mutex::new(body);
-    let body = &body;
-    BodyBuffer::read(move || poll_fn(move |cx| next_chunk(body, cx))).await
-}
-
-/// The next data chunk; trailers count as an empty chunk, a poisoned lock as a failed body.
-fn next_chunk(body: &Mutex<Body>, cx: &mut Context<'_>) -> Poll<Option<Result<Bytes, ()>>> {
-    let Ok(mut body) = body.lock() else {
-        return Poll::Ready(Some(Err(())));
-    };
-    Pin::new(&mut *body).poll_frame(cx).map(|frame| {
-        frame.map(|frame| {
-            frame
-                .map(|frame| frame.into_data().unwrap_or_default())
-                .map_err(drop)
+/// Reads the body through core's [`BodyBuffer`] (at most `MAX_BODY_LEN` + 1 bytes), so core
+/// answers an oversized body with its own 413, after authentication and in JSON.
+async fn read_body(mut body: Body) -> Vec<u8> {
+    BodyBuffer::read(|cx| {
+        Pin::new(&mut body).poll_frame(cx).map(|frame| {
+            frame.map(|frame| frame.map(|frame| frame.into_data().unwrap_or_default()))
         })
     })
+    .await
 }
 
 #[cfg(test)]

@@ -29,12 +29,9 @@ impl Reference {
                 Ok(call) => call,
                 Err(answer) => return answer,
             };
-            let principal = match router.authenticate(lines()).await {
-                Ok(p) => p,
-                Err(r) => return r.to_response(),
-            };
-            let body = req.body.as_deref().unwrap_or_default();
-            return call.run(router, &principal, body).await;
+            let outcome = router.authenticate_optional(lines()).await;
+            let body = req.body.clone().unwrap_or_default();
+            return call.respond(router, outcome, async { body }).await;
         }
         let principal = match router.authenticate(lines()).await {
             Ok(p) => p,

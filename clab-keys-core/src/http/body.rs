@@ -1,6 +1,6 @@
 //! Request bodies for the management endpoints, read with a cap so a huge body costs nothing.
 
-use std::future::Future;
+use std::task::{Context, Poll};
 
 /// Largest request body the management endpoints accept, in bytes. A larger one is answered
 /// `413 payload_too_large`, after authentication and in JSON.
@@ -42,29 +42,30 @@ impl BodyBuffer {
         self.bytes
     }
 
-    /// Reads a whole body through a buffer: `next` yields the framework's chunks (`None` at
-    /// the end) and is not called again once [`MAX_BODY_LEN`] + 1 bytes are in. A body that
-    /// fails to arrive reads as empty, which the management endpoints answer as a malformed
-    /// request (`400 invalid_request`).
+    /// Reads a whole body through a buffer: `poll_next` polls the framework's body for its
+    /// next chunk (`None` at the end; axum's `poll_frame`, actix-web's `poll_next`) and is not
+    /// polled again once [`MAX_BODY_LEN`] + 1 bytes are in. A body that fails to arrive reads
+    /// as empty, which the management endpoints answer as a malformed request
+    /// (`400 invalid_request`).
     ///
     /// ```
     /// # extern crate clab_keys_core as clab_keys;
     /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use std::task::Poll;
     /// use clab_keys::{BodyBuffer, MAX_BODY_LEN};
     /// let mut chunks = std::iter::repeat_with(|| Ok::<_, ()>(vec![b'x'; 1000])).take(100);
-    /// let body = BodyBuffer::read(|| std::future::ready(chunks.next())).await;
+    /// let body = BodyBuffer::read(|_cx| Poll::Ready(chunks.next())).await;
     /// assert_eq!(body.len(), MAX_BODY_LEN + 1);
     /// # });
     /// ```
-    pub async fn read<F, Fut, B, E>(mut next: F) -> Vec<u8>
+    pub async fn read<F, B, E>(mut poll_next: F) -> Vec<u8>
     where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = Option<Result<B, E>>>,
+        F: FnMut(&mut Context<'_>) -> Poll<Option<Result<B, E>>>,
         B: AsRef<[u8]>,
     {
         let mut buf = Self::default();
         while buf.wants_more() {
-            match next().await {
+            match std::future::poll_fn(&mut poll_next).await {
                 None => break,
                 Some(Ok(chunk)) => buf.push(chunk.as_ref()),
                 Some(Err(_)) => return Vec::new(),

@@ -10,13 +10,16 @@
 //! | `GET /api/user/api-keys` | JWT or key | `200`, metadata only, newest first |
 //! | `DELETE /api/user/api-keys/{id}` | JWT session | `204` |
 
+use std::future::Future;
+
 use serde::Deserialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::body::MAX_BODY_LEN;
 use super::principal::Principal;
-use super::rejection::RejectionKind;
+
+use super::rejection::{Rejection, RejectionKind};
 use super::response::ApiResponse;
 use super::router::CredentialRouter;
 use crate::service::{CreateError, KeyInfo, NewKey, RevokeError};
@@ -85,10 +88,35 @@ impl ManagementCall {
         &self.endpoint
     }
 
-    /// Whether the endpoint reads a request body (read it with
-    /// [`BodyBuffer::read`](crate::BodyBuffer::read); pass an empty one otherwise).
-    pub fn needs_body(&self) -> bool {
+    /// Whether the endpoint reads a request body.
+    fn needs_body(&self) -> bool {
         matches!(self.endpoint, KeyRoute::Create)
+    }
+
+    /// Answers the request: the caller must be authenticated (`outcome` is what
+    /// [`CredentialRouter::authenticate_optional`] said, perhaps cached by the adapter for this
+    /// request), then the body is read (the `body` future is awaited only by the endpoint that
+    /// takes one; read it with [`BodyBuffer::read`](crate::BodyBuffer::read)), then the
+    /// endpoint runs. Refusals are in the answer, as RFC 6750 responses.
+    pub async fn respond<F>(
+        &self,
+        router: &CredentialRouter,
+        outcome: Result<Option<Principal>, Rejection>,
+        body: F,
+    ) -> ApiResponse
+    where
+        F: Future<Output = Vec<u8>>,
+    {
+        let principal = match router.required(outcome) {
+            Ok(principal) => principal,
+            Err(rejection) => return rejection.to_response(),
+        };
+        let body = if self.needs_body() {
+            body.await
+        } else {
+            Vec::new()
+        };
+        self.run(router, &principal, &body).await
     }
 
     /// Runs the endpoint for an authenticated caller and returns the whole answer.
