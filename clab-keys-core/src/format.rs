@@ -98,7 +98,7 @@ impl fmt::Display for KeyPrefix {
     }
 }
 
-/// The public id of a key: the first [`KEY_ID_LEN`] base62 characters of the token body.
+/// The public id of a key: the first [`TokenFormat::KEY_ID_LEN`] base62 characters of the token body.
 ///
 /// It is not secret: it is the database lookup key, appears in lists (as part of the display
 /// prefix), in URLs (`DELETE /api/user/api-keys/{id}`) and in logs.
@@ -110,7 +110,7 @@ impl KeyId {
     ///
     /// # Errors
     ///
-    /// Returns [`ParseError`] unless the input is exactly [`KEY_ID_LEN`] base62 characters.
+    /// Returns [`ParseError`] unless the input is exactly [`TokenFormat::KEY_ID_LEN`] base62 characters.
     pub fn parse(s: &str) -> Result<Self, ParseError> {
         let b = s.as_bytes();
         if b.len() != KEY_ID_LEN {
@@ -354,7 +354,7 @@ impl KeyFormats {
     /// Parses a token of any configured format.
     ///
     /// Parsing is total: it never panics, never allocates, and rejects input longer than
-    /// [`MAX_TOKEN_LEN`] before looking at it.
+    /// [`TokenFormat::MAX_TOKEN_LEN`] before looking at it.
     ///
     /// ```
     /// # extern crate clab_keys_core as clab_keys;
