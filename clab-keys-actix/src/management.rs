@@ -3,24 +3,15 @@
 //! answer, before authentication), and the whole answer; this file only translates.
 
 use std::pin::Pin;
+use std::rc::Rc;
 
 use actix_web::web;
 use actix_web::{HttpRequest, Scope};
 use clab_keys_core::{BodyBuffer, ManagementCall};
 use futures_core::Stream;
-use serde::Deserialize;
 
 use crate::Reply;
 use crate::extract::{authenticated, router_of};
-
-/// The name of the route parameter that captures the path below the mount point.
-const TAIL: &str = "clab_keys_tail";
-
-/// The path below the mount point, as the framework decodes it (percent-escapes resolved).
-#[derive(Deserialize)]
-struct Below {
-    clab_keys_tail: String,
-}
 
 /// The key-management endpoints in a scope at `path` (normally core's
 /// [`MANAGEMENT_PATH`](clab_keys_core::MANAGEMENT_PATH), `/api/user/api-keys`), to register
@@ -61,31 +52,20 @@ struct Below {
 /// # Ok(()) }
 /// ```
 pub fn management_scope(path: &str) -> Scope {
+    let mount: Rc<str> = path.into();
+    let handler = move |req: HttpRequest, payload: web::Payload| {
+        let mount = mount.clone();
+        async move { serve(&req, &mount, payload).await }
+    };
     web::scope(path)
-        .service(web::resource("").to(collection))
-        .service(web::resource(format!("/{{{TAIL}:.*}}")).to(below))
+        .service(web::resource("").to(handler.clone()))
+        .service(web::resource("/{rest:.*}").to(handler))
 }
 
-/// `{path}`: the collection.
-async fn collection(req: HttpRequest, payload: web::Payload) -> actix_web::Result<Reply> {
-    serve(&req, "", payload).await
-}
-
-/// `{path}/` and everything below it, decoded as actix-web's `Path` decodes (as axum's does;
-/// bytes that are not UTF-8 become U+FFFD, and name no key).
-async fn below(req: HttpRequest, payload: web::Payload) -> actix_web::Result<Reply> {
-    let tail = req
-        .match_info()
-        .load::<Below>()
-        .map(|below| below.clab_keys_tail)
-        .unwrap_or_default();
-    serve(&req, &format!("/{tail}"), payload).await
-}
-
-/// Core's order: route (404/405 before authentication), authenticate, read the body if the
-/// endpoint takes one, run.
-async fn serve(req: &HttpRequest, tail: &str, payload: web::Payload) -> actix_web::Result<Reply> {
-    let call = match ManagementCall::route(req.method().as_str(), tail) {
+/// Core's order: route on the raw path (404/405 before authentication), authenticate, read
+/// the body if the endpoint takes one, run.
+async fn serve(req: &HttpRequest, mount: &str, payload: web::Payload) -> actix_web::Result<Reply> {
+    let call = match ManagementCall::route(req.method().as_str(), mount, req.path()) {
         Ok(call) => call,
         Err(answer) => return Ok(Reply(answer)),
     };

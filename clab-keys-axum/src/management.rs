@@ -3,26 +3,16 @@
 //! authentication), and the whole answer; this file only translates.
 
 use std::pin::Pin;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, HttpBody};
-use axum::extract::rejection::PathRejection;
-use axum::extract::{FromRef, Path, Request, State};
+use axum::extract::{FromRef, Request, State};
 use axum::routing::any;
 use clab_keys_core::{BodyBuffer, CredentialRouter, ManagementCall};
-use serde::Deserialize;
 
 use crate::Reply;
 use crate::extract::authenticated;
-
-/// The name of the route parameter that captures the path below the mount point.
-const TAIL: &str = "clab_keys_tail";
-
-/// The path below the mount point, as the framework decodes it (percent-escapes resolved).
-#[derive(Deserialize)]
-struct Below {
-    clab_keys_tail: String,
-}
 
 /// The key-management endpoints at `path` (normally core's
 /// [`MANAGEMENT_PATH`](clab_keys_core::MANAGEMENT_PATH), `/api/user/api-keys`), to
@@ -85,38 +75,22 @@ where
     CredentialRouter: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
+    let mount: Arc<str> = path.into();
+    let handler = move |State(router): State<CredentialRouter>, request: Request| {
+        let mount = mount.clone();
+        async move { serve(&router, &mount, request).await }
+    };
+    // `{path}/` separately: a catch-all parameter never matches an empty segment.
     Router::new()
-        .route(path, any(collection))
-        .route(&format!("{path}/"), any(slash))
-        .route(&format!("{path}/{{*{TAIL}}}"), any(below))
+        .route(path, any(handler.clone()))
+        .route(&format!("{path}/"), any(handler.clone()))
+        .route(&format!("{path}/{{*rest}}"), any(handler))
 }
 
-/// `{path}`: the collection.
-async fn collection(State(router): State<CredentialRouter>, request: Request) -> Reply {
-    serve(&router, "", request).await
-}
-
-/// `{path}/`, which a catch-all parameter does not match (it is never empty).
-async fn slash(State(router): State<CredentialRouter>, request: Request) -> Reply {
-    serve(&router, "/", request).await
-}
-
-/// Everything below `{path}/`, decoded as axum's `Path` decodes (as actix-web's does).
-/// axum refuses a tail that is not UTF-8 once decoded, where actix-web replaces the bad bytes
-/// with U+FFFD: it becomes that one character, which names no key either.
-async fn below(
-    State(router): State<CredentialRouter>,
-    decoded: Result<Path<Below>, PathRejection>,
-    request: Request,
-) -> Reply {
-    let tail = decoded.map_or_else(|_| "\u{FFFD}".to_owned(), |Path(b)| b.clab_keys_tail);
-    serve(&router, &format!("/{tail}"), request).await
-}
-
-/// Core's order: route (404/405 before authentication), authenticate, read the body if the
-/// endpoint takes one, run.
-async fn serve(router: &CredentialRouter, tail: &str, request: Request) -> Reply {
-    let call = match ManagementCall::route(request.method().as_str(), tail) {
+/// Core's order: route on the raw path (404/405 before authentication), authenticate, read
+/// the body if the endpoint takes one, run.
+async fn serve(router: &CredentialRouter, mount: &str, request: Request) -> Reply {
+    let call = match ManagementCall::route(request.method().as_str(), mount, request.uri().path()) {
         Ok(call) => call,
         Err(answer) => return Reply(answer),
     };

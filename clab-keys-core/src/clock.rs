@@ -34,5 +34,7 @@ pub(crate) fn within_window(
     now: OffsetDateTime,
     window: time::Duration,
 ) -> bool {
-    now >= last && now - last < window
+    // Up to and including `window`: the store writes only when `last` is before `now - window`,
+    // so at exactly the window both agree that no write is due.
+    now >= last && now - last <= window
 }

@@ -70,7 +70,6 @@ pub use user::{InvalidUserId, UserId};
 
 pub use http::{
     ApiResponse, BearerOutcome, BodyBuffer, CredentialKind, CredentialRouter, JwtError,
-    JwtIdentity, JwtVerifier, KeyRoute, MANAGEMENT_PATH, MAX_BEARER_LEN, MAX_BODY_LEN,
-    ManagementCall, Principal, Realm, Rejection, RejectionKind, looks_like_jwt,
-    parse_authorization,
+    JwtIdentity, JwtVerifier, MANAGEMENT_PATH, MAX_BEARER_LEN, MAX_BODY_LEN, ManagementCall,
+    Principal, Realm, Rejection, RejectionKind, ScopeName, looks_like_jwt, parse_authorization,
 };

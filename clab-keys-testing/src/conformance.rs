@@ -85,8 +85,15 @@ macro_rules! __conformance_cases {
     };
 }
 
+/// The hasher of the suite's services: HMAC-SHA256 with a fixed test pepper (version 1), as a
+/// production service hashes.
+fn test_hasher() -> KeyHasher {
+    let pepper = ok(Pepper::from_bytes(&[0x5c; 32]), "pepper");
+    ok(KeyHasher::hmac(1, pepper), "hasher")
+}
+
 fn service(store: Arc<dyn KeyStore>, clock: &ManualClock) -> KeyService {
-    service_with(store, clock, clab_keys_core::dangerous::sha256_hasher())
+    service_with(store, clock, test_hasher())
 }
 
 fn service_with(store: Arc<dyn KeyStore>, clock: &ManualClock, hasher: KeyHasher) -> KeyService {
@@ -181,9 +188,8 @@ pub async fn created_key_round_trips(store: Arc<dyn KeyStore>) {
         "timestamps read back in UTC"
     );
     assert!(stored.last_used_at.is_none() && stored.revoked_at.is_none());
-    let expected =
-        clab_keys_core::dangerous::sha256_hasher().hash(created.token.expose_secret().as_bytes());
-    assert_eq!(stored.hash.version, HashVersion::SHA256);
+    let expected = test_hasher().hash(created.token.expose_secret().as_bytes());
+    assert_eq!(stored.hash.version, HashVersion::from_u16(1));
     assert!(
         stored.hash.digest.ct_eq(&expected.digest),
         "the stored digest is the token's"
@@ -226,7 +232,7 @@ pub async fn duplicate_key_id_is_reported(store: Arc<dyn KeyStore>) {
 pub async fn key_id_collision_is_retried(store: Arc<dyn KeyStore>) {
     let clock = ManualClock::fixed();
     let svc = ok(
-        KeyService::builder_shared(store.clone(), clab_keys_core::dangerous::sha256_hasher())
+        KeyService::builder_shared(store.clone(), test_hasher())
             .clock(clock.clone())
             .entropy(super::ScriptedEntropy::repeat_key_id(2))
             .build(),

@@ -24,8 +24,8 @@ impl Reference {
                 Err(r) => r.to_response(),
             };
         }
-        if let Some(tail) = path.strip_prefix(MANAGEMENT_PATH) {
-            let call = match ManagementCall::route(req.method, tail) {
+        if path.starts_with(MANAGEMENT_PATH) {
+            let call = match ManagementCall::route(req.method, MANAGEMENT_PATH, path) {
                 Ok(call) => call,
                 Err(answer) => return answer,
             };

@@ -6,19 +6,9 @@ use std::task::{Context, Poll};
 /// `413 payload_too_large`, after authentication and in JSON.
 pub const MAX_BODY_LEN: usize = 16 * 1024;
 
-/// Collects a request body from the chunks an adapter receives, keeping at most
-/// [`MAX_BODY_LEN`] + 1 bytes: enough to see that a body is too large (and answer 413 in JSON)
-/// without buffering more.
-///
-/// ```
-/// # extern crate clab_keys_core as clab_keys;
-/// use clab_keys::{BodyBuffer, MAX_BODY_LEN};
-/// let mut body = BodyBuffer::default();
-/// while body.wants_more() {
-///     body.push(&[b'x'; 4096]);
-/// }
-/// assert_eq!(body.into_bytes().len(), MAX_BODY_LEN + 1);
-/// ```
+/// Reads a request body for the management endpoints, keeping at most [`MAX_BODY_LEN`] + 1
+/// bytes: enough to see that a body is too large (and answer 413 in JSON) without buffering
+/// more. See [`BodyBuffer::read`].
 #[derive(Debug, Default)]
 pub struct BodyBuffer {
     bytes: Vec<u8>,
@@ -26,19 +16,19 @@ pub struct BodyBuffer {
 
 impl BodyBuffer {
     /// Whether more bytes are worth reading.
-    pub fn wants_more(&self) -> bool {
+    fn wants_more(&self) -> bool {
         self.bytes.len() <= MAX_BODY_LEN
     }
 
     /// Appends a chunk, keeping no more than [`MAX_BODY_LEN`] + 1 bytes in all.
-    pub fn push(&mut self, chunk: &[u8]) {
+    fn push(&mut self, chunk: &[u8]) {
         let room = (MAX_BODY_LEN + 1).saturating_sub(self.bytes.len());
         self.bytes
             .extend_from_slice(&chunk[..chunk.len().min(room)]);
     }
 
     /// The bytes collected.
-    pub fn into_bytes(self) -> Vec<u8> {
+    fn into_bytes(self) -> Vec<u8> {
         self.bytes
     }
 

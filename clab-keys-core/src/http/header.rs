@@ -14,8 +14,10 @@
 /// for JWTs, far above any API key.
 pub const MAX_BEARER_LEN: usize = 4096;
 
-/// What an `Authorization` header says, before any token is verified.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What an `Authorization` header says, before any token is verified. `Debug` shows the
+/// token's length, never the token.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum BearerOutcome<'a> {
     /// No credential: no header, an empty one, or another scheme. Answered with a bare
     /// challenge (401 without `error`).
@@ -27,6 +29,17 @@ pub enum BearerOutcome<'a> {
     InvalidToken,
     /// A well-formed bearer credential, to be verified.
     Token(&'a [u8]),
+}
+
+impl std::fmt::Debug for BearerOutcome<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Missing => f.write_str("Missing"),
+            Self::InvalidRequest => f.write_str("InvalidRequest"),
+            Self::InvalidToken => f.write_str("InvalidToken"),
+            Self::Token(t) => write!(f, "Token([REDACTED; {} bytes])", t.len()),
+        }
+    }
 }
 
 fn is_tchar(b: u8) -> bool {

@@ -29,11 +29,10 @@ pub const MANAGEMENT_PATH: &str = "/api/user/api-keys";
 
 /// One of the management endpoints.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum KeyRoute {
+enum KeyRoute {
     /// `POST {MANAGEMENT_PATH}`: create a key.
     Create,
-    /// `GET {MANAGEMENT_PATH}`: list the caller's keys.
+    /// `GET` (or `HEAD`) `{MANAGEMENT_PATH}`: list the caller's keys.
     List,
     /// `DELETE {MANAGEMENT_PATH}/{id}`: revoke one of the caller's keys.
     Revoke(String),
@@ -44,11 +43,12 @@ pub enum KeyRoute {
 ///
 /// ```
 /// # extern crate clab_keys_core as clab_keys;
-/// use clab_keys::{KeyRoute, ManagementCall};
-/// let call = ManagementCall::route("DELETE", "/3fK9xQ2a").unwrap();
-/// assert_eq!(call.endpoint(), &KeyRoute::Revoke("3fK9xQ2a".into()));
-/// assert_eq!(ManagementCall::route("GET", "/3fK9xQ2a").unwrap_err().status, 405);
-/// assert_eq!(ManagementCall::route("GET", "/a/b").unwrap_err().status, 404);
+/// use clab_keys::{MANAGEMENT_PATH, ManagementCall};
+/// let route = |method, path| ManagementCall::route(method, MANAGEMENT_PATH, path);
+/// assert!(route("DELETE", "/api/user/api-keys/3fK9xQ2a").is_ok());
+/// assert!(route("GET", "/api/user/api-keys").is_ok());
+/// assert_eq!(route("GET", "/api/user/api-keys/3fK9xQ2a").unwrap_err().status, 405);
+/// assert_eq!(route("DELETE", "/api/user/api-keys/a%2Fb").unwrap_err().status, 404);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ManagementCall {
@@ -56,36 +56,42 @@ pub struct ManagementCall {
 }
 
 impl ManagementCall {
-    /// Routes a request by its method and the path below the mount point (`""` for the
-    /// collection, `"/{id}"` for one key; no query string). Every other path is `404
-    /// not_found` and a known path with another method is `405 method_not_allowed` with an
-    /// `Allow` header, whatever the credentials.
+    /// Routes a request by its method and its raw (still percent-encoded) path, given the
+    /// path the endpoints are mounted at (usually [`MANAGEMENT_PATH`]). The mount path itself is
+    /// the collection; `{mount}/{id}` names one key, its id percent-decoded here (bytes that
+    /// are not UTF-8 become U+FFFD), so both adapters see the same id whatever their own
+    /// decoding. Every other path is `404 not_found` and a known path with another method is
+    /// `405 method_not_allowed` with an `Allow` header, whatever the credentials.
     ///
     /// # Errors
     ///
     /// Returns the 404 or 405 answer when no endpoint matches.
-    pub fn route(method: &str, tail: &str) -> Result<Self, ApiResponse> {
+    pub fn route(method: &str, mount: &str, path: &str) -> Result<Self, ApiResponse> {
+        let not_found = || ApiResponse::error(404, "not_found", "no such endpoint");
+        // The mount path as the framework matched it: at the end of any prefix an outer router
+        // or scope added.
+        let tail = path
+            .find(mount)
+            .map(|at| &path[at + mount.len()..])
+            .ok_or_else(not_found)?;
         let endpoint = match (tail, method) {
             ("", "POST") => KeyRoute::Create,
-            ("", "GET") => KeyRoute::List,
-            ("", _) => return Err(method_not_allowed("GET, POST")),
+            // HEAD is GET without the body (RFC 9110 §9.3.2); the server drops the body.
+            ("", "GET" | "HEAD") => KeyRoute::List,
+            ("", _) => return Err(method_not_allowed("GET, HEAD, POST")),
             _ => {
-                let id = tail.strip_prefix('/').unwrap_or_default();
+                let raw = tail.strip_prefix('/').ok_or_else(not_found)?;
+                let id = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
                 if id.is_empty() || id.contains('/') {
-                    return Err(ApiResponse::error(404, "not_found", "no such endpoint"));
+                    return Err(not_found());
                 }
                 if method != "DELETE" {
                     return Err(method_not_allowed("DELETE"));
                 }
-                KeyRoute::Revoke(id.to_owned())
+                KeyRoute::Revoke(id.into_owned())
             }
         };
         Ok(Self { endpoint })
-    }
-
-    /// The endpoint.
-    pub fn endpoint(&self) -> &KeyRoute {
-        &self.endpoint
     }
 
     /// Whether the endpoint reads a request body.
@@ -120,7 +126,7 @@ impl ManagementCall {
     }
 
     /// Runs the endpoint for an authenticated caller and returns the whole answer.
-    pub async fn run(
+    async fn run(
         &self,
         router: &CredentialRouter,
         principal: &Principal,

@@ -12,8 +12,8 @@ mod router;
 
 pub use body::{BodyBuffer, MAX_BODY_LEN};
 pub use header::{BearerOutcome, MAX_BEARER_LEN, looks_like_jwt, parse_authorization};
-pub use management::{KeyRoute, MANAGEMENT_PATH, ManagementCall};
-pub use principal::{CredentialKind, Principal};
+pub use management::{MANAGEMENT_PATH, ManagementCall};
+pub use principal::{CredentialKind, Principal, ScopeName};
 pub use rejection::{Realm, Rejection, RejectionKind};
 pub use response::ApiResponse;
 pub use router::{CredentialRouter, JwtError, JwtIdentity, JwtVerifier};

@@ -27,10 +27,36 @@ impl CredentialKind {
     }
 }
 
+/// Names a scope at the type level, for the adapters' `RequireScope<S>` extractor and
+/// `require_scope::<S>` middleware (one trait for both frameworks).
+///
+/// ```
+/// # extern crate clab_keys_core as clab_keys;
+/// use clab_keys::ScopeName;
+///
+/// /// Read access to projects.
+/// pub struct ProjectsRead;
+///
+/// impl ScopeName for ProjectsRead {
+///     const NAME: &'static str = "projects:read";
+/// }
+/// ```
+pub trait ScopeName: 'static {
+    /// The scope, as stored on keys (for example `projects:read`).
+    const NAME: &'static str;
+}
+
 /// Who made a request, and with what: made by the [`CredentialRouter`](crate::CredentialRouter)
 /// from a verified API key or a JWT the application's verifier accepted. Code outside this
 /// crate cannot make one except through [`dangerous`](crate::dangerous), so holding a
-/// `Principal` means a credential was verified.
+/// `Principal` means a credential was verified:
+///
+/// ```compile_fail
+/// # extern crate clab_keys_core as clab_keys;
+/// fn forge(key: clab_keys::VerifiedKey) -> clab_keys::Principal {
+///     clab_keys::Principal::from(key) // no public conversion
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     user_id: UserId,
@@ -123,8 +149,10 @@ impl Principal {
     }
 }
 
-impl From<VerifiedKey> for Principal {
-    fn from(key: VerifiedKey) -> Self {
+impl Principal {
+    /// The principal of a key the key service verified (the only way the router makes an
+    /// API-key principal).
+    pub(crate) fn from_verified(key: VerifiedKey) -> Self {
         let scopes = (!key.scopes.is_empty()).then_some(key.scopes);
         Self::api_key(key.user_id, key.key_id, scopes)
     }

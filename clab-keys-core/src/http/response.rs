@@ -2,7 +2,8 @@
 //! its own response type (`IntoResponse` for axum, `Responder` for actix-web).
 
 /// A framework-neutral HTTP response: what the adapters translate into their own type.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `Debug` shows the body's length, not the body (a `201` carries a new key's token).
+#[derive(Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct ApiResponse {
     /// The status code.
@@ -49,5 +50,15 @@ impl ApiResponse {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+}
+
+impl std::fmt::Debug for ApiResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiResponse")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body", &format_args!("[{} bytes]", self.body.len()))
+            .finish()
     }
 }

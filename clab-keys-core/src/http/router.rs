@@ -179,7 +179,7 @@ impl CredentialRouter {
     /// 401 `invalid_token` for a rejected token, 503 when it could not be checked.
     pub async fn authenticate_token(&self, token: &[u8]) -> Result<Principal, Rejection> {
         if self.keys.formats().claims(token) {
-            return self.keys.authenticate(token).await.map(Principal::from).map_err(|e| match e {
+            return self.keys.authenticate(token).await.map(Principal::from_verified).map_err(|e| match e {
                 AuthError::Unavailable(source) => {
                     tracing::error!(target: "clab_keys", error = %source, "key store unavailable, refusing request");
                     self.reject(RejectionKind::Unavailable)

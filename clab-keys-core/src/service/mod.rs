@@ -281,7 +281,7 @@ impl KeyService {
         }
         let record = self.look_up(key_id, &current).await?;
         let rehash = self.verify(&parsed, &current, &record, now)?;
-        let key = VerifiedKey::from(&record);
+        let key = VerifiedKey::from_record(&record);
         self.effects(&record, current, rehash, now).await;
         if let Some(cache) = &self.inner.cache {
             cache.insert(*current.digest.as_bytes(), key.clone(), now);
@@ -448,7 +448,19 @@ fn fail(key_id: KeyId, user: Option<&UserId>, reason: InvalidReason) -> AuthErro
 }
 
 /// A key that passed verification: what the key service vouches for. The HTTP layer turns
-/// it into a [`Principal`](crate::Principal).
+/// it into a [`Principal`](crate::Principal). It cannot be made outside this crate, so holding
+/// one means a key was verified:
+///
+/// ```compile_fail
+/// # extern crate clab_keys_core as clab_keys;
+/// // Neither a struct literal nor a conversion from a store row makes one.
+/// let forged = clab_keys::VerifiedKey {
+///     user_id: clab_keys::UserId::from(1_i64),
+///     key_id: clab_keys::KeyId::parse("AAAAAAAA").unwrap(),
+///     scopes: clab_keys::Scopes::default(),
+///     expires_at: None,
+/// };
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct VerifiedKey {
@@ -462,8 +474,10 @@ pub struct VerifiedKey {
     pub expires_at: Option<OffsetDateTime>,
 }
 
-impl From<&KeyRecord> for VerifiedKey {
-    fn from(record: &KeyRecord) -> Self {
+impl VerifiedKey {
+    /// Only the key service makes one, from a row whose hash it has just matched: there is no
+    /// public constructor, so holding a `VerifiedKey` means a key was verified.
+    fn from_record(record: &KeyRecord) -> Self {
         Self {
             user_id: record.user_id.clone(),
             key_id: record.key_id,
