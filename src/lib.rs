@@ -18,10 +18,10 @@ pub use clab_keys_core::{
     CreateError, CreatedKey, CredentialKind, CredentialRouter, DigestLengthError, Entropy,
     EntropyError, HashCheck, HashVersion, InsertOutcome, InvalidReason, InvalidScopes,
     InvalidUserId, JwtError, JwtIdentity, JwtVerifier, KeyDigest, KeyFormats, KeyHasher, KeyId,
-    KeyInfo, KeyPrefix, KeyRecord, KeyRoute, KeyService, KeyServiceBuilder, KeyServiceConfig,
-    KeyStore, MANAGEMENT_PATH, MAX_BEARER_LEN, MAX_BODY_LEN, ManagementCall, MemoryStore, NewKey,
-    OsEntropy, ParseError, ParsedToken, Pepper, Principal, Realm, Rejection, RejectionKind,
-    RevokeError, RevokeOutcome, Scopes, StoreError, StoredHash, SystemClock, TokenFormat, UserId,
+    KeyInfo, KeyPrefix, KeyRecord, KeyService, KeyServiceBuilder, KeyServiceConfig, KeyStore,
+    MANAGEMENT_PATH, MAX_BEARER_LEN, MAX_BODY_LEN, ManagementCall, MemoryStore, NewKey, OsEntropy,
+    ParseError, ParsedToken, Pepper, Principal, Realm, Rejection, RejectionKind, RevokeError,
+    RevokeOutcome, ScopeName, Scopes, StoreError, StoredHash, SystemClock, TokenFormat, UserId,
     VerifiedKey, looks_like_jwt, parse_authorization, truncate_to_micros,
 };
 
@@ -41,8 +41,8 @@ pub mod dangerous {
 pub mod axum {
     #[doc(inline)]
     pub use clab_keys_axum::{
-        AuthRejection, CurrentUser, InteractiveUser, MaybeUser, Reply, RequireScope, ScopeName,
-        authenticate, management_router, require_interactive, require_scope,
+        AuthRejection, CurrentUser, InteractiveUser, MaybeUser, Reply, RequireScope, authenticate,
+        management_router, require_interactive, require_scope,
     };
 }
 
@@ -53,8 +53,8 @@ pub mod axum {
 pub mod actix_web {
     #[doc(inline)]
     pub use clab_keys_actix::{
-        AuthRejection, CurrentUser, InteractiveUser, MaybeUser, Reply, RequireScope, ScopeName,
-        authenticate, management_scope, require_interactive, require_scope,
+        AuthRejection, CurrentUser, InteractiveUser, MaybeUser, Reply, RequireScope, authenticate,
+        management_scope, require_interactive, require_scope,
     };
 }
 

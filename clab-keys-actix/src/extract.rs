@@ -15,7 +15,7 @@ use actix_web::dev::Payload;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, ResponseError, web};
-use clab_keys_core::{ApiResponse, CredentialRouter, Principal, Rejection};
+use clab_keys_core::{ApiResponse, CredentialRouter, Principal, Rejection, ScopeName};
 
 use crate::{AuthRejection, Reply};
 
@@ -224,24 +224,6 @@ impl FromRequest for MaybeUser {
     }
 }
 
-/// Names a scope for [`RequireScope`] and [`require_scope`](crate::require_scope).
-///
-/// ```
-/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_actix as actix_web; }
-/// use clab_keys::actix_web::ScopeName;
-///
-/// /// Read access to projects.
-/// pub struct ProjectsRead;
-///
-/// impl ScopeName for ProjectsRead {
-///     const NAME: &'static str = "projects:read";
-/// }
-/// ```
-pub trait ScopeName: 'static {
-    /// The scope, as stored on keys (for example `projects:read`).
-    const NAME: &'static str;
-}
-
 /// The authenticated caller, whose credential may use the scope `S`.
 ///
 /// Unrestricted credentials (JWT sessions without scopes, keys created without scopes) may use
@@ -252,7 +234,8 @@ pub trait ScopeName: 'static {
 /// ```
 /// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_actix as actix_web; }
 /// use actix_web::{App, HttpResponse, web};
-/// use clab_keys::actix_web::{RequireScope, ScopeName};
+/// use clab_keys::ScopeName;
+/// use clab_keys::actix_web::RequireScope;
 ///
 /// struct ProjectsRead;
 /// impl ScopeName for ProjectsRead {

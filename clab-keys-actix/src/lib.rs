@@ -14,7 +14,7 @@
 //! | [`CurrentUser`] | the caller, by JWT session or API key | 401, 400, 503 |
 //! | [`InteractiveUser`] | the caller, by JWT session only | as above, and 403 for API keys |
 //! | [`MaybeUser`] | `Some(caller)`, or `None` when no credential was sent | a presented but bad credential |
-//! | [`RequireScope<S>`], [`ScopeName`] | the caller, whose credential may use scope `S::NAME` | as [`CurrentUser`], and 403 `insufficient_scope` |
+//! | [`RequireScope<S>`] (with core's [`ScopeName`](clab_keys_core::ScopeName)) | the caller, whose credential may use scope `S::NAME` | as [`CurrentUser`], and 403 `insufficient_scope` |
 //! | [`authenticate`], [`require_interactive`], [`require_scope::<S>`](require_scope) | middleware for [`from_fn`](actix_web::middleware::from_fn); handlers read the caller with the extractors | as the extractors |
 //! | [`management_scope(path)`](management_scope) | `POST`/`GET {path}`, `DELETE {path}/{id}`, to [`service`](actix_web::App::service) | core's answers |
 //! | [`AuthRejection`] | the error of every extractor and middleware, [`ResponseError`](actix_web::ResponseError) | |
@@ -32,7 +32,7 @@
 //! # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_actix as actix_web; }
 //! use actix_web::{App, HttpResponse, HttpServer, middleware::from_fn, web};
 //! use clab_keys::actix_web::{
-//!     CurrentUser, InteractiveUser, MaybeUser, RequireScope, ScopeName, authenticate,
+//!     CurrentUser, InteractiveUser, MaybeUser, RequireScope, authenticate,
 //!     management_scope,
 //! };
 //! use clab_keys::{
@@ -204,7 +204,7 @@ mod middleware;
 mod rejection;
 mod reply;
 
-pub use extract::{CurrentUser, InteractiveUser, MaybeUser, RequireScope, ScopeName};
+pub use extract::{CurrentUser, InteractiveUser, MaybeUser, RequireScope};
 pub use management::management_scope;
 pub use middleware::{authenticate, require_interactive, require_scope};
 pub use rejection::AuthRejection;

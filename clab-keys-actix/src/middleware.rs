@@ -7,7 +7,9 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{Error, FromRequest};
 
-use crate::{CurrentUser, InteractiveUser, RequireScope, ScopeName};
+use clab_keys_core::ScopeName;
+
+use crate::{CurrentUser, InteractiveUser, RequireScope};
 
 /// Requires a valid credential (JWT session or API key) for every request it wraps.
 ///
@@ -77,7 +79,8 @@ pub async fn require_interactive(
 /// ```
 /// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_actix as actix_web; }
 /// use actix_web::{App, HttpResponse, middleware::from_fn, web};
-/// use clab_keys::actix_web::{ScopeName, require_scope};
+/// use clab_keys::ScopeName;
+/// use clab_keys::actix_web::require_scope;
 ///
 /// struct ProjectsRead;
 /// impl ScopeName for ProjectsRead {

@@ -14,8 +14,9 @@ use actix_web::http::header::{
 };
 use actix_web::{App, test, web};
 use clab_keys_actix::{
-    CurrentUser, InteractiveUser, MaybeUser, Reply, RequireScope, ScopeName, management_scope,
+    CurrentUser, InteractiveUser, MaybeUser, Reply, RequireScope, management_scope,
 };
+use clab_keys_core::ScopeName;
 use clab_keys_core::{ApiResponse, CredentialRouter, MANAGEMENT_PATH};
 use clab_keys_testing::http_table::{HttpHarness, TestRequest, TestResponse, rows, run_http_table};
 use serde_json::json;

@@ -14,9 +14,10 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use clab_keys_actix::{
-    CurrentUser, InteractiveUser, MaybeUser, RequireScope, ScopeName, authenticate,
-    require_interactive, require_scope,
+    CurrentUser, InteractiveUser, MaybeUser, RequireScope, authenticate, require_interactive,
+    require_scope,
 };
+use clab_keys_core::ScopeName;
 use clab_keys_core::dangerous::session_principal;
 use clab_keys_core::{
     CredentialRouter, KeyHasher, KeyService, MemoryStore, NewKey, Pepper, UserId,

@@ -13,7 +13,7 @@ use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
-use clab_keys_core::{CredentialRouter, Principal, Rejection};
+use clab_keys_core::{CredentialRouter, Principal, Rejection, ScopeName};
 
 use crate::AuthRejection;
 
@@ -197,24 +197,6 @@ where
     }
 }
 
-/// Names a scope for [`RequireScope`] and [`require_scope`](crate::require_scope).
-///
-/// ```
-/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
-/// use clab_keys::axum::ScopeName;
-///
-/// /// Read access to projects.
-/// pub struct ProjectsRead;
-///
-/// impl ScopeName for ProjectsRead {
-///     const NAME: &'static str = "projects:read";
-/// }
-/// ```
-pub trait ScopeName: 'static {
-    /// The scope, as stored on keys (for example `projects:read`).
-    const NAME: &'static str;
-}
-
 /// The authenticated caller, whose credential may use the scope `S`.
 ///
 /// Unrestricted credentials (JWT sessions without scopes, keys created without scopes) may use
@@ -226,7 +208,8 @@ pub trait ScopeName: 'static {
 /// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
 /// use axum::{Router, routing::get};
 /// use clab_keys::CredentialRouter;
-/// use clab_keys::axum::{RequireScope, ScopeName};
+/// use clab_keys::ScopeName;
+/// use clab_keys::axum::RequireScope;
 ///
 /// struct ProjectsRead;
 /// impl ScopeName for ProjectsRead {

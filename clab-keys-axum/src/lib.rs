@@ -12,7 +12,7 @@
 //! | [`CurrentUser`] | the caller, by JWT session or API key | 401, 400, 503 |
 //! | [`InteractiveUser`] | the caller, by JWT session only | as above, and 403 for API keys |
 //! | [`MaybeUser`] (or `Option<CurrentUser>`) | `Some(caller)`, or `None` when no credential was sent | a presented but bad credential |
-//! | [`RequireScope<S>`], [`ScopeName`] | the caller, whose credential may use scope `S::NAME` | as [`CurrentUser`], and 403 `insufficient_scope` |
+//! | [`RequireScope<S>`] (with core's [`ScopeName`](clab_keys_core::ScopeName)) | the caller, whose credential may use scope `S::NAME` | as [`CurrentUser`], and 403 `insufficient_scope` |
 //! | [`authenticate`], [`require_interactive`], [`require_scope::<S>`](require_scope) | middleware for [`from_fn_with_state`](axum::middleware::from_fn_with_state); handlers read the caller with the extractors | as the extractors |
 //! | [`management_router(path)`](management_router) | `POST`/`GET {path}`, `DELETE {path}/{id}`, to [`merge`](axum::Router::merge) | core's answers |
 //! | [`AuthRejection`] | the error of every extractor and middleware, [`IntoResponse`](axum::response::IntoResponse) | |
@@ -173,7 +173,7 @@ mod middleware;
 mod rejection;
 mod reply;
 
-pub use extract::{CurrentUser, InteractiveUser, MaybeUser, RequireScope, ScopeName};
+pub use extract::{CurrentUser, InteractiveUser, MaybeUser, RequireScope};
 pub use management::management_router;
 pub use middleware::{authenticate, require_interactive, require_scope};
 pub use rejection::AuthRejection;

@@ -6,7 +6,9 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::{CurrentUser, InteractiveUser, RequireScope, ScopeName};
+use clab_keys_core::ScopeName;
+
+use crate::{CurrentUser, InteractiveUser, RequireScope};
 
 /// Requires a valid credential (JWT session or API key) for every request it wraps.
 ///
@@ -77,7 +79,8 @@ pub async fn require_interactive(
 /// ```
 /// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
 /// use axum::{Router, middleware::from_fn_with_state, routing::get};
-/// use clab_keys::axum::{ScopeName, require_scope};
+/// use clab_keys::ScopeName;
+/// use clab_keys::axum::require_scope;
 /// use clab_keys::{CredentialRouter, KeyHasher, KeyService, MemoryStore, Pepper};
 ///
 /// struct ProjectsRead;

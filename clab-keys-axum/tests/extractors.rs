@@ -17,9 +17,10 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::{Router, middleware::from_fn};
 use clab_keys_axum::{
-    AuthRejection, CurrentUser, InteractiveUser, MaybeUser, RequireScope, ScopeName, authenticate,
+    AuthRejection, CurrentUser, InteractiveUser, MaybeUser, RequireScope, authenticate,
     require_interactive, require_scope,
 };
+use clab_keys_core::ScopeName;
 use clab_keys_core::dangerous::session_principal;
 use clab_keys_core::{
     CredentialKind, CredentialRouter, KeyHasher, KeyService, KeyStore, MemoryStore, NewKey, Pepper,

@@ -8,10 +8,8 @@ use axum::http::header::{ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_
 use axum::http::{HeaderValue, Request};
 use axum::routing::get;
 use axum::{Json, Router, middleware};
-use clab_keys_axum::{
-    CurrentUser, InteractiveUser, MaybeUser, ScopeName, management_router, require_scope,
-};
-use clab_keys_core::{CredentialRouter, MANAGEMENT_PATH};
+use clab_keys_axum::{CurrentUser, InteractiveUser, MaybeUser, management_router, require_scope};
+use clab_keys_core::{CredentialRouter, MANAGEMENT_PATH, ScopeName};
 use clab_keys_testing::http_table::{TestRequest, TestResponse};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};

@@ -15,9 +15,9 @@
 pub const MAX_BEARER_LEN: usize = 4096;
 
 /// What an `Authorization` header says, before any token is verified. `Debug` shows the
-/// token's length, never the token.
+/// token's length, never the token. Exhaustive on purpose: these four are the whole of RFC
+/// 6750's classification, and an exhaustive `match` is how a caller proves it handles each.
 #[derive(Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum BearerOutcome<'a> {
     /// No credential: no header, an empty one, or another scheme. Answered with a bare
     /// challenge (401 without `error`).
