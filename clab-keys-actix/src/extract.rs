@@ -114,7 +114,7 @@ pub(crate) async fn required(
 /// outcome through the request extensions.
 ///
 /// ```
-/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_actix as actix_web; }
+/// # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_actix as actix_web; }
 /// use actix_web::{App, HttpResponse, web};
 /// use clab_keys::actix_web::CurrentUser;
 ///
@@ -146,7 +146,7 @@ impl FromRequest for CurrentUser {
 /// account. Everything else is refused as by [`CurrentUser`].
 ///
 /// ```
-/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_actix as actix_web; }
+/// # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_actix as actix_web; }
 /// use actix_web::{App, HttpResponse, web};
 /// use clab_keys::actix_web::InteractiveUser;
 ///
@@ -184,7 +184,7 @@ impl FromRequest for InteractiveUser {
 /// extraction error into `None`.)
 ///
 /// ```
-/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_actix as actix_web; }
+/// # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_actix as actix_web; }
 /// use actix_web::{App, HttpResponse, web};
 /// use clab_keys::actix_web::MaybeUser;
 ///
@@ -232,7 +232,7 @@ impl FromRequest for MaybeUser {
 /// refused as by [`CurrentUser`].
 ///
 /// ```
-/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_actix as actix_web; }
+/// # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_actix as actix_web; }
 /// use actix_web::{App, HttpResponse, web};
 /// use clab_keys::ScopeName;
 /// use clab_keys::actix_web::RequireScope;

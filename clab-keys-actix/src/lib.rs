@@ -29,7 +29,7 @@
 //! # Example
 //!
 //! ```no_run
-//! # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_actix as actix_web; }
+//! # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_actix as actix_web; }
 //! use actix_web::{App, HttpResponse, HttpServer, middleware::from_fn, web};
 //! use clab_keys::actix_web::{
 //!     CurrentUser, InteractiveUser, MaybeUser, RequireScope, authenticate,
@@ -37,7 +37,7 @@
 //! };
 //! use clab_keys::{
 //!     CredentialRouter, JwtError, JwtIdentity, JwtVerifier, KeyHasher, KeyService,
-//!     MANAGEMENT_PATH, MemoryStore, Pepper, UserId,
+//!     MANAGEMENT_PATH, MemoryStore, Pepper, ScopeName, UserId,
 //! };
 //!
 //! /// The app's session verifier. A real one checks the signature, `exp` and `aud` with a JWT
@@ -120,7 +120,7 @@
 //! # Testing an app
 //!
 //! ```
-//! # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_actix as actix_web; }
+//! # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_actix as actix_web; }
 //! use actix_web::{App, http::header, test, web};
 //! use clab_keys::actix_web::management_scope;
 //! use clab_keys::{
@@ -172,7 +172,7 @@
 //! `flush` while the workers still run, then let the server finish:
 //!
 //! ```no_run
-//! # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_actix as actix_web; }
+//! # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_actix as actix_web; }
 //! # async fn run(server: actix_web::dev::Server, keys: clab_keys::KeyService) -> std::io::Result<()> {
 //! let handle = server.handle();
 //! let running = actix_web::rt::spawn(server);

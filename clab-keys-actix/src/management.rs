@@ -37,7 +37,7 @@ use crate::extract::{authenticated, router_of};
 /// endpoints answer `500`.
 ///
 /// ```
-/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_actix as actix_web; }
+/// # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_actix as actix_web; }
 /// use actix_web::{App, web};
 /// use clab_keys::actix_web::management_scope;
 /// use clab_keys::{CredentialRouter, KeyHasher, KeyService, MANAGEMENT_PATH, MemoryStore, Pepper};

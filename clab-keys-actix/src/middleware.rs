@@ -19,7 +19,7 @@ use crate::{CurrentUser, InteractiveUser, RequireScope};
 /// of authenticating again.
 ///
 /// ```
-/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_actix as actix_web; }
+/// # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_actix as actix_web; }
 /// use actix_web::{App, HttpResponse, middleware::from_fn, web};
 /// use clab_keys::actix_web::{CurrentUser, authenticate};
 ///
@@ -51,7 +51,7 @@ pub async fn authenticate(
 /// scopes of account-level actions that a leaked key must not reach.
 ///
 /// ```
-/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_actix as actix_web; }
+/// # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_actix as actix_web; }
 /// use actix_web::{App, HttpResponse, middleware::from_fn, web};
 /// use clab_keys::actix_web::require_interactive;
 ///
@@ -77,7 +77,7 @@ pub async fn require_interactive(
 /// `403` `insufficient_scope`, exactly as the [`RequireScope<S>`] extractor does.
 ///
 /// ```
-/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_actix as actix_web; }
+/// # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_actix as actix_web; }
 /// use actix_web::{App, HttpResponse, middleware::from_fn, web};
 /// use clab_keys::ScopeName;
 /// use clab_keys::actix_web::require_scope;

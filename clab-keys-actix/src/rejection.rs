@@ -20,7 +20,7 @@ use crate::Reply;
 /// credential.
 ///
 /// ```
-/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_actix as actix_web; }
+/// # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_actix as actix_web; }
 /// use actix_web::ResponseError;
 /// use clab_keys::actix_web::AuthRejection;
 /// use clab_keys::{Realm, Rejection, RejectionKind};

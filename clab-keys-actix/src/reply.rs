@@ -15,7 +15,7 @@ use clab_keys_core::ApiResponse;
 /// say, its `WWW-Authenticate` challenge.
 ///
 /// ```
-/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_actix as actix_web; }
+/// # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_actix as actix_web; }
 /// use actix_web::{Responder, test::TestRequest};
 /// use clab_keys::ApiResponse;
 /// use clab_keys::actix_web::Reply;

@@ -77,7 +77,7 @@ where
 /// outcome through the request extensions.
 ///
 /// ```
-/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
+/// # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_axum as axum; }
 /// use axum::{Router, routing::get};
 /// use clab_keys::CredentialRouter;
 /// use clab_keys::axum::CurrentUser;
@@ -125,7 +125,7 @@ where
 /// account. Everything else is refused as by [`CurrentUser`].
 ///
 /// ```
-/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
+/// # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_axum as axum; }
 /// use axum::{Router, routing::post};
 /// use clab_keys::CredentialRouter;
 /// use clab_keys::axum::InteractiveUser;
@@ -160,7 +160,7 @@ where
 /// anonymous. (`Option<CurrentUser>` behaves the same way.)
 ///
 /// ```
-/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
+/// # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_axum as axum; }
 /// use axum::{Router, routing::get};
 /// use clab_keys::CredentialRouter;
 /// use clab_keys::axum::MaybeUser;
@@ -205,7 +205,7 @@ where
 /// refused as by [`CurrentUser`].
 ///
 /// ```
-/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
+/// # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_axum as axum; }
 /// use axum::{Router, routing::get};
 /// use clab_keys::CredentialRouter;
 /// use clab_keys::ScopeName;

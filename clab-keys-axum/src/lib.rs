@@ -29,7 +29,7 @@
 //! An app that accepts its own JWT sessions or API keys, and lets users manage their keys:
 //!
 //! ```
-//! # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
+//! # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_axum as axum; }
 //! use axum::{Json, Router, extract::FromRef, routing::get};
 //! use clab_keys::axum::{CurrentUser, management_router};
 //! use clab_keys::{

@@ -40,7 +40,7 @@ use crate::extract::authenticated;
 /// [`CredentialRouter`] through [`FromRef`].
 ///
 /// ```
-/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
+/// # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_axum as axum; }
 /// use axum::{Router, extract::FromRef};
 /// use clab_keys::axum::management_router;
 /// use clab_keys::{CredentialRouter, KeyHasher, KeyService, MANAGEMENT_PATH, MemoryStore, Pepper};

@@ -24,7 +24,7 @@ use crate::{CurrentUser, InteractiveUser, RequireScope};
 /// rather than 401.
 ///
 /// ```
-/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
+/// # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_axum as axum; }
 /// use axum::{Router, middleware::from_fn_with_state, routing::get};
 /// use clab_keys::axum::{CurrentUser, authenticate};
 /// use clab_keys::{CredentialRouter, KeyHasher, KeyService, MemoryStore, Pepper};
@@ -51,7 +51,7 @@ pub async fn authenticate(_caller: CurrentUser, request: Request, next: Next) ->
 /// routes of account-level actions that a leaked key must not reach.
 ///
 /// ```
-/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
+/// # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_axum as axum; }
 /// use axum::{Router, middleware::from_fn_with_state, routing::delete};
 /// use clab_keys::axum::require_interactive;
 /// use clab_keys::{CredentialRouter, KeyHasher, KeyService, MemoryStore, Pepper};
@@ -77,7 +77,7 @@ pub async fn require_interactive(
 /// `403` `insufficient_scope`, exactly as the [`RequireScope<S>`] extractor does.
 ///
 /// ```
-/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
+/// # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_axum as axum; }
 /// use axum::{Router, middleware::from_fn_with_state, routing::get};
 /// use clab_keys::ScopeName;
 /// use clab_keys::axum::require_scope;

@@ -18,7 +18,7 @@ use crate::Reply;
 /// neither ever contains the presented credential.
 ///
 /// ```
-/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
+/// # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_axum as axum; }
 /// use axum::response::IntoResponse;
 /// use clab_keys::axum::AuthRejection;
 /// use clab_keys::{Realm, Rejection, RejectionKind};

@@ -14,7 +14,7 @@ use clab_keys_core::ApiResponse;
 /// say, its `WWW-Authenticate` challenge.
 ///
 /// ```
-/// # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_axum as axum; }
+/// # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_axum as axum; }
 /// use axum::response::IntoResponse;
 /// use clab_keys::ApiResponse;
 /// use clab_keys::axum::Reply;

@@ -40,7 +40,7 @@
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! use clab_keys::sea_orm::entity::{Column, Entity};
 //! use sea_orm::{ColumnTrait as _, EntityTrait as _, QueryFilter as _, QueryOrder as _};
-//! # mod clab_keys { pub use clab_keys_seaorm as sea_orm; }
+//! # mod clab_keys { pub(crate) use ::clab_keys_seaorm as sea_orm; }
 //! # use sea_orm_migration::MigratorTrait as _;
 //! # let db = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
 //! # clab_keys_seaorm::migration::Migrator::up(&db, None).await.unwrap();

@@ -4,7 +4,7 @@
 //! the core conformance suite on all three.
 //!
 //! ```
-//! # mod clab_keys { pub use clab_keys_core::*; pub use clab_keys_seaorm as sea_orm; }
+//! # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_seaorm as sea_orm; }
 //! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 //! use clab_keys::sea_orm::{SeaOrmStore, migration::Migrator};
 //! use clab_keys::{KeyHasher, KeyService, NewKey, Pepper, UserId};

@@ -6,7 +6,7 @@
 //! does not change if files move.
 //!
 //! ```
-//! # mod clab_keys { pub use clab_keys_seaorm as sea_orm; }
+//! # mod clab_keys { pub(crate) use ::clab_keys_seaorm as sea_orm; }
 //! use sea_orm_migration::prelude::*;
 //!
 //! pub struct Migrator;
@@ -184,7 +184,7 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-/// # mod clab_keys { pub use clab_keys_seaorm as sea_orm; }
+/// # mod clab_keys { pub(crate) use ::clab_keys_seaorm as sea_orm; }
 /// use clab_keys::sea_orm::migration::Migrator;
 /// use sea_orm_migration::MigratorTrait as _;
 ///
