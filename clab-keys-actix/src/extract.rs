@@ -24,8 +24,13 @@ use crate::{AuthRejection, Reply};
 ///
 /// Crate-private on purpose: application code cannot insert one, so a `Principal` that some
 /// other middleware puts in the extensions is never taken for a verified caller.
+///
+/// It also names the router that made it, and is reused only for that router (or a clone).
 #[derive(Clone)]
-pub(crate) struct Authenticated(Result<Option<Principal>, Rejection>);
+pub(crate) struct Authenticated {
+    router: CredentialRouter,
+    outcome: Result<Option<Principal>, Rejection>,
+}
 
 /// The future of every extractor here. actix-web runs a request on one thread, so it need not
 /// be `Send`.
@@ -81,13 +86,18 @@ pub(crate) async fn authenticated(
     router: &CredentialRouter,
 ) -> Result<Option<Principal>, Rejection> {
     let cached = req.extensions().get::<Authenticated>().cloned();
-    if let Some(Authenticated(outcome)) = cached {
-        return outcome;
+    if let Some(cached) = cached
+        && cached.router.is_clone_of(router)
+    {
+        return cached.outcome;
     }
     let outcome = router
         .authenticate_optional(authorization_lines(req.headers()))
         .await;
-    req.extensions_mut().insert(Authenticated(outcome.clone()));
+    req.extensions_mut().insert(Authenticated {
+        router: router.clone(),
+        outcome: outcome.clone(),
+    });
     outcome
 }
 

@@ -295,3 +295,33 @@ async fn a_principal_inserted_by_app_middleware_is_ignored() {
         test::call_service(&app, test::TestRequest::get().uri("/anyone").to_request()).await;
     assert_eq!(test::read_body(response).await, "anonymous");
 }
+
+/// An app-wide `authenticate` middleware over a lenient router (it accepts JWTs) must not vouch
+/// for a scope whose own app data holds a stricter router (API keys only): the cached verdict
+/// belongs to the router that made it.
+#[actix_web::test]
+async fn a_verdict_cached_by_one_router_is_not_reused_by_another() {
+    let lenient = Fixture::new().await.router;
+    let strict = CredentialRouter::new(lenient.keys().clone());
+    let app = test::init_service(
+        App::new()
+            .app_data(web::Data::new(lenient))
+            .wrap(from_fn(authenticate))
+            .service(
+                web::scope("/admin")
+                    .app_data(web::Data::new(strict))
+                    .route("", web::get().to(extracted)),
+            ),
+    )
+    .await;
+    let req = test::TestRequest::get()
+        .uri("/admin")
+        .append_header((AUTHORIZATION, format!("Bearer {JWT_USER1}")))
+        .to_request();
+    let response = test::call_service(&app, req).await;
+    assert_eq!(
+        response.status().as_u16(),
+        401,
+        "the strict router refuses the JWT the lenient one accepted"
+    );
+}

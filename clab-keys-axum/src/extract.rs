@@ -22,8 +22,13 @@ use crate::AuthRejection;
 ///
 /// Crate-private on purpose: application code cannot insert one, so a `Principal` that some
 /// other middleware puts in the extensions is never taken for a verified caller.
+///
+/// It also names the router that made it, and is reused only for that router (or a clone).
 #[derive(Clone)]
-pub(crate) struct Authenticated(Result<Option<Principal>, Rejection>);
+pub(crate) struct Authenticated {
+    router: CredentialRouter,
+    outcome: Result<Option<Principal>, Rejection>,
+}
 
 /// Every `Authorization` field line, in order, as raw bytes: core decides what none, several,
 /// an empty line or a non-ASCII byte mean.
@@ -40,13 +45,18 @@ pub(crate) async fn authenticated(
     parts: &mut Parts,
     router: &CredentialRouter,
 ) -> Result<Option<Principal>, Rejection> {
-    if let Some(Authenticated(outcome)) = parts.extensions.get::<Authenticated>() {
-        return outcome.clone();
+    if let Some(cached) = parts.extensions.get::<Authenticated>()
+        && cached.router.is_clone_of(router)
+    {
+        return cached.outcome.clone();
     }
     let outcome = router
         .authenticate_optional(authorization_lines(&parts.headers))
         .await;
-    parts.extensions.insert(Authenticated(outcome.clone()));
+    parts.extensions.insert(Authenticated {
+        router: router.clone(),
+        outcome: outcome.clone(),
+    });
     outcome
 }
 

@@ -382,3 +382,30 @@ async fn a_principal_inserted_by_app_middleware_is_ignored() {
         .to_bytes();
     assert_eq!(&body[..], b"anonymous");
 }
+
+/// An outer `authenticate` middleware with a lenient router (it accepts JWTs) must not vouch for
+/// a handler whose state holds a stricter router (API keys only): the cached verdict belongs to
+/// the router that made it.
+#[tokio::test]
+async fn a_verdict_cached_by_one_router_is_not_reused_by_another() {
+    let (lenient, _, _) = fixture().await;
+    let strict = CredentialRouter::new(lenient.keys().clone());
+    let app: Router = Router::new()
+        .route("/admin", get(|_: CurrentUser| async { "ok" }))
+        .with_state(strict)
+        .layer(middleware::from_fn_with_state(lenient, authenticate));
+    let response = app
+        .oneshot(
+            Request::get("/admin")
+                .header(AUTHORIZATION, format!("Bearer {JWT_USER1}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("infallible");
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "the strict router refuses the JWT the lenient one accepted"
+    );
+}

@@ -81,6 +81,8 @@ pub struct CredentialRouter {
     keys: KeyService,
     jwt: Option<Arc<dyn JwtVerifier>>,
     realm: Realm,
+    /// Shared by clones, new for every configuration: see [`CredentialRouter::is_clone_of`].
+    identity: Arc<()>,
 }
 
 impl CredentialRouter {
@@ -90,19 +92,40 @@ impl CredentialRouter {
             keys,
             jwt: None,
             realm: Realm::default(),
+            identity: Arc::new(()),
         }
     }
 
     /// Also accepts JWTs, verified by `verifier`.
     pub fn with_jwt(mut self, verifier: impl JwtVerifier) -> Self {
         self.jwt = Some(Arc::new(verifier));
+        self.identity = Arc::new(());
         self
     }
 
     /// Sets the realm named in challenges (default `api`).
     pub fn with_realm(mut self, realm: Realm) -> Self {
         self.realm = realm;
+        self.identity = Arc::new(());
         self
+    }
+
+    /// Whether `other` is a clone of this router, configured alike. An adapter that caches a
+    /// request's authentication reuses it only for the router that made it: an app with two
+    /// routers (say, a stricter one for an admin area) never has one router's verdict stand
+    /// for the other's.
+    ///
+    /// ```
+    /// # extern crate clab_keys_core as clab_keys;
+    /// use clab_keys::{CredentialRouter, KeyHasher, KeyService, MemoryStore, Pepper, Realm};
+    /// let hasher = KeyHasher::hmac(1, Pepper::from_bytes(&[7; 32]).unwrap()).unwrap();
+    /// let router = CredentialRouter::new(KeyService::builder(MemoryStore::new(), hasher).build().unwrap());
+    /// assert!(router.is_clone_of(&router.clone()));
+    /// let admin = router.clone().with_realm(Realm::new("admin").unwrap());
+    /// assert!(!admin.is_clone_of(&router));
+    /// ```
+    pub fn is_clone_of(&self, other: &CredentialRouter) -> bool {
+        Arc::ptr_eq(&self.identity, &other.identity)
     }
 
     /// The key service.

@@ -114,8 +114,8 @@ impl StoreError {
 }
 
 /// Where keys live. Implementations: [`MemoryStore`] here, the SeaORM store in
-/// `clab-keys-seaorm`. Every implementation should pass the conformance suite
-/// (`testing::conformance`, feature `testing`).
+/// `clab-keys-seaorm`. Every implementation should pass the conformance suite of the crate
+/// `clab-keys-testing` (`store_conformance_tests!`, a dev-dependency).
 ///
 /// Times are passed in by the service (from its injectable clock); a store never reads the
 /// clock itself.
