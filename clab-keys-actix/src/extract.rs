@@ -123,6 +123,10 @@ pub(crate) async fn required(
 /// A request is authenticated once: the middleware and extractors of this crate share the
 /// outcome through the request extensions.
 ///
+/// For an optional credential take [`MaybeUser`], never `Option<CurrentUser>`: actix-web's
+/// `Option<T>` turns every refusal into `None`, so a bad token, or a key store that is down,
+/// would make the caller anonymous instead of being refused.
+///
 /// ```
 /// # mod clab_keys { pub use ::clab_keys_core::*; pub(crate) use ::clab_keys_actix as actix_web; }
 /// use actix_web::{App, HttpResponse, web};

@@ -17,7 +17,7 @@
 //! | [`RequireScope<S>`] (with core's [`ScopeName`](clab_keys_core::ScopeName)) | the caller, whose credential may use scope `S::NAME` | as [`CurrentUser`], and 403 `insufficient_scope` |
 //! | [`authenticate`], [`require_interactive`], [`require_scope::<S>`](require_scope) | middleware for [`from_fn`](actix_web::middleware::from_fn); handlers read the caller with the extractors | as the extractors |
 //! | [`management_scope(path)`](management_scope) | `POST`/`GET {path}`, `DELETE {path}/{id}`, to [`service`](actix_web::App::service) | core's answers |
-//! | [`AuthRejection`] | the error of every extractor and middleware, [`ResponseError`](actix_web::ResponseError) | |
+//! | [`AuthRejection`] | the refusal every extractor and middleware answers with, a [`ResponseError`](actix_web::ResponseError) (extractors return it as an `actix_web::Error`, so that a missing `web::Data<CredentialRouter>` can answer 500) | |
 //! | [`Reply`] | core's [`ApiResponse`](clab_keys_core::ApiResponse) as [`Responder`](actix_web::Responder) | |
 //!
 //! The configuration is a [`CredentialRouter`](clab_keys_core::CredentialRouter), registered

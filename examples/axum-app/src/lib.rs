@@ -24,7 +24,7 @@ use axum::extract::{FromRef, State};
 use axum::http::header::{AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION};
 use axum::http::{Request, Uri};
 use axum::routing::{get, post};
-use clab_keys::axum::{CurrentUser, Reply, management_router};
+use clab_keys::axum::{CurrentUser, MaybeUser, Reply, management_router};
 use clab_keys::{CredentialRouter, MANAGEMENT_PATH};
 use clab_keys_example_common::{
     ASSETS, AppState, Config, RunError, echo_response, not_found_response, shutdown_signal,
@@ -110,8 +110,8 @@ async fn me(State(state): State<WebState>, CurrentUser(principal): CurrentUser) 
     Reply(state.0.me(&principal).await)
 }
 
-async fn echo(user: Option<CurrentUser>) -> Reply {
-    Reply(echo_response(user.as_deref()))
+async fn echo(MaybeUser(user): MaybeUser) -> Reply {
+    Reply(echo_response(user.as_ref()))
 }
 
 async fn healthz(State(state): State<WebState>) -> Reply {
