@@ -4,10 +4,16 @@
 //! see the revocation once their entry is older than the TTL, which is therefore the
 //! revocation window across nodes. Only successful verifications are cached, so presenting
 //! random tokens cannot fill it, and it never holds more than its capacity.
+//!
+//! A verification whose store read began before an eviction never puts its key back: every
+//! eviction moves a generation counter, a verification notes the generation before it reads
+//! the store, and its insert is dropped when the generation has moved since (checked under the
+//! same lock that evicts).
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use time::{Duration, OffsetDateTime};
 
@@ -60,6 +66,8 @@ struct Entry {
 pub(crate) struct VerificationCache {
     config: CacheConfig,
     entries: RwLock<DigestMap>,
+    /// Moves on every eviction, under the write lock of `entries`.
+    generation: AtomicU64,
 }
 
 impl VerificationCache {
@@ -67,6 +75,7 @@ impl VerificationCache {
         Self {
             config,
             entries: RwLock::new(DigestMap::default()),
+            generation: AtomicU64::new(0),
         }
     }
 
@@ -78,11 +87,28 @@ impl VerificationCache {
             .then(|| entry.key.clone())
     }
 
-    pub(crate) fn insert(&self, digest: [u8; 32], key: VerifiedKey, now: OffsetDateTime) {
+    /// The current generation: note it before reading the store, and pass it to
+    /// [`VerificationCache::insert`].
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    /// Caches a verification made from a store read that began at generation `seen`; dropped
+    /// when anything was evicted since, since that read may predate a revocation.
+    pub(crate) fn insert(
+        &self,
+        digest: [u8; 32],
+        key: VerifiedKey,
+        now: OffsetDateTime,
+        seen: u64,
+    ) {
         if self.config.capacity == 0 {
             return;
         }
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if self.generation.load(Ordering::SeqCst) != seen {
+            return;
+        }
         if entries.len() >= self.config.capacity {
             let ttl = self.config.ttl;
             entries.retain(|_, e| now - e.cached_at < ttl);
@@ -102,6 +128,7 @@ impl VerificationCache {
     /// Drops every entry of `key_id` (after a revocation in this process).
     pub(crate) fn evict(&self, key_id: &KeyId) {
         let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        self.generation.fetch_add(1, Ordering::SeqCst);
         entries.retain(|_, e| &e.key.key_id != key_id);
     }
 }

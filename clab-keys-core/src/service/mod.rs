@@ -279,12 +279,14 @@ impl KeyService {
             self.record_use(key_id, now).await;
             return Ok(key);
         }
+        // Noted before the store read: an eviction after it voids this verification's insert.
+        let generation = self.inner.cache.as_ref().map(VerificationCache::generation);
         let record = self.look_up(key_id, &current).await?;
         let rehash = self.verify(&parsed, &current, &record, now)?;
         let key = VerifiedKey::from_record(&record);
         self.effects(&record, current, rehash, now).await;
-        if let Some(cache) = &self.inner.cache {
-            cache.insert(*current.digest.as_bytes(), key.clone(), now);
+        if let (Some(cache), Some(seen)) = (&self.inner.cache, generation) {
+            cache.insert(*current.digest.as_bytes(), key.clone(), now, seen);
         }
         Ok(key)
     }
