@@ -23,6 +23,8 @@ addr="127.0.0.1:$port"
 export JWT_SECRET="load-benchmark-jwt-secret-0123456789abcdef"
 export CLAB_KEYS_PEPPER="QkVOQ0hNQVJLLVBFUFBFUi0wMTIzNDU2Nzg5YWJjZGVmZ2g="
 export DATABASE_URL="sqlite://$work/load.sqlite?mode=rwc"
+# A database given by DATABASE_URL gets the demo users only when asked (the login below).
+export SEED_DEMO_USERS=1
 export RUST_LOG=warn
 pid=""
 stop() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; pid=""; }
