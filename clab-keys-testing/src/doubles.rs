@@ -275,3 +275,108 @@ impl KeyStore for FailingStore {
         self.inner.replace_hash(key_id, old, new).await
     }
 }
+
+/// A store whose next `find`, once armed with [`HeldStore::hold_next_find`], reads its row and
+/// then waits to be released before returning it (the row as it was read). For deterministic
+/// tests of a verification racing a revocation: the revocation runs while the read is held.
+#[derive(Debug, Clone)]
+pub struct HeldStore {
+    inner: Arc<dyn KeyStore>,
+    gate: Arc<Mutex<Option<FindGate>>>,
+}
+
+type FindGate = (Arc<tokio::sync::Notify>, tokio::sync::oneshot::Receiver<()>);
+
+/// A held `find`: wait until it has read its row, then release it.
+#[derive(Debug)]
+pub struct FindHold {
+    entered: Arc<tokio::sync::Notify>,
+    release: tokio::sync::oneshot::Sender<()>,
+}
+
+impl FindHold {
+    /// Waits until the held `find` has read its row.
+    pub async fn entered(&self) {
+        self.entered.notified().await;
+    }
+
+    /// Lets the held `find` return.
+    pub fn release(self) {
+        // The receiver is gone only if the find was dropped; nothing waits then.
+        let _ = self.release.send(());
+    }
+}
+
+impl HeldStore {
+    /// Wraps `inner`; no `find` is held until [`HeldStore::hold_next_find`].
+    pub fn new(inner: Arc<dyn KeyStore>) -> Self {
+        Self {
+            inner,
+            gate: Arc::default(),
+        }
+    }
+
+    /// Holds the next `find` after it has read its row.
+    pub fn hold_next_find(&self) -> FindHold {
+        let entered = Arc::new(tokio::sync::Notify::new());
+        let (release, held) = tokio::sync::oneshot::channel();
+        *self.gate.lock().unwrap_or_else(|e| e.into_inner()) = Some((entered.clone(), held));
+        FindHold { entered, release }
+    }
+}
+
+#[async_trait::async_trait]
+impl KeyStore for HeldStore {
+    async fn insert_within_limit(
+        &self,
+        record: &KeyRecord,
+        max_active: u32,
+        now: OffsetDateTime,
+    ) -> Result<InsertOutcome, StoreError> {
+        self.inner
+            .insert_within_limit(record, max_active, now)
+            .await
+    }
+
+    async fn find(&self, key_id: &KeyId) -> Result<Option<KeyRecord>, StoreError> {
+        let row = self.inner.find(key_id).await;
+        let gate = self.gate.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some((entered, held)) = gate {
+            entered.notify_one();
+            // A dropped hold releases too.
+            let _ = held.await;
+        }
+        row
+    }
+
+    async fn list(&self, user_id: &UserId) -> Result<Vec<KeyRecord>, StoreError> {
+        self.inner.list(user_id).await
+    }
+
+    async fn revoke(
+        &self,
+        user_id: &UserId,
+        key_id: &KeyId,
+        at: OffsetDateTime,
+    ) -> Result<RevokeOutcome, StoreError> {
+        self.inner.revoke(user_id, key_id, at).await
+    }
+
+    async fn touch(
+        &self,
+        key_id: &KeyId,
+        at: OffsetDateTime,
+        cutoff: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.inner.touch(key_id, at, cutoff).await
+    }
+
+    async fn replace_hash(
+        &self,
+        key_id: &KeyId,
+        old: &StoredHash,
+        new: &StoredHash,
+    ) -> Result<bool, StoreError> {
+        self.inner.replace_hash(key_id, old, new).await
+    }
+}

@@ -16,7 +16,9 @@ pub mod conformance;
 mod doubles;
 pub mod http_table;
 
-pub use doubles::{CallCounts, FailingStore, ManualClock, RecordingStore, ScriptedEntropy};
+pub use doubles::{
+    CallCounts, FailingStore, FindHold, HeldStore, ManualClock, RecordingStore, ScriptedEntropy,
+};
 
 /// Not public API: used by the macros.
 #[doc(hidden)]
