@@ -1,6 +1,7 @@
-// The crate documentation is the README (one text for crates.io and docs.rs). Its Rust example
-// uses the `axum` and `sea-orm` features, so without them a short pointer stands in.
-#![cfg_attr(all(feature = "axum", feature = "sea-orm"), doc = include_str!("../README.md"))]
+// The crate documentation is the README (one text for crates.io and docs.rs; build.rs copies it
+// and the guide to OUT_DIR with links between chapters pointing at the `guide` modules). Its
+// Rust example uses the `axum` and `sea-orm` features, so without them a short pointer stands in.
+#![cfg_attr(all(feature = "axum", feature = "sea-orm"), doc = include_str!(concat!(env!("OUT_DIR"), "/README.md")))]
 #![cfg_attr(
     not(all(feature = "axum", feature = "sea-orm")),
     doc = "Long-lived user API keys (`clab_user_…`) next to the JWT sessions a web service \
@@ -72,53 +73,53 @@ pub mod sea_orm {
 /// crate, so the guide cannot drift from the API. A chapter whose examples need a feature is
 /// present only with that feature; docs.rs builds with all of them.
 pub mod guide {
-    #[doc = include_str!("../docs/README.md")]
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/README.md"))]
     pub mod contents {}
 
-    #[doc = include_str!("../docs/contract.md")]
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/contract.md"))]
     pub mod contract {}
 
     #[cfg(feature = "axum")]
     #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
-    #[doc = include_str!("../docs/axum.md")]
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/axum.md"))]
     pub mod axum {}
 
     #[cfg(feature = "actix-web")]
     #[cfg_attr(docsrs, doc(cfg(feature = "actix-web")))]
-    #[doc = include_str!("../docs/actix-web.md")]
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/actix-web.md"))]
     pub mod actix_web {}
 
     #[cfg(feature = "sea-orm")]
     #[cfg_attr(docsrs, doc(cfg(feature = "sea-orm")))]
-    #[doc = include_str!("../docs/seaorm.md")]
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/seaorm.md"))]
     pub mod sea_orm {}
 
-    #[doc = include_str!("../docs/token-format.md")]
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/token-format.md"))]
     pub mod token_format {}
 
-    #[doc = include_str!("../docs/security-model.md")]
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/security-model.md"))]
     pub mod security_model {}
 
     #[cfg(all(feature = "axum", feature = "sea-orm"))]
     #[cfg_attr(docsrs, doc(cfg(all(feature = "axum", feature = "sea-orm"))))]
-    #[doc = include_str!("../docs/migrating-sha256.md")]
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/migrating-sha256.md"))]
     pub mod migrating_sha256 {}
 
-    #[doc = include_str!("../docs/configuration.md")]
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/configuration.md"))]
     pub mod configuration {}
 
-    #[doc = include_str!("../docs/using-the-api.md")]
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/using-the-api.md"))]
     pub mod using_the_api {}
 
-    #[doc = include_str!("../docs/faq.md")]
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/faq.md"))]
     pub mod faq {}
 
-    #[doc = include_str!("../docs/dependencies.md")]
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/dependencies.md"))]
     pub mod dependencies {}
 
-    #[doc = include_str!("../docs/security.md")]
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/security.md"))]
     pub mod security {}
 
-    #[doc = include_str!("../docs/performance.md")]
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/performance.md"))]
     pub mod performance {}
 }
