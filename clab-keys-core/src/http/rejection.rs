@@ -170,6 +170,59 @@ impl Rejection {
         }
         response
     }
+
+    /// The gRPC status code a gRPC server answers this rejection with (the codes of the gRPC
+    /// specification, `google.rpc.Code`): `16` UNAUTHENTICATED where HTTP says 400 or 401 (no
+    /// credential, a malformed `authorization` value, a refused credential), `7`
+    /// PERMISSION_DENIED where HTTP says 403 (a missing scope, an API key where a session is
+    /// required), and `14` UNAVAILABLE where HTTP says 503 (fail closed, retry later).
+    ///
+    /// ```
+    /// # extern crate clab_keys_core as clab_keys;
+    /// use clab_keys::{Realm, Rejection, RejectionKind};
+    /// let reject = |kind| Rejection::new(kind, Realm::default());
+    /// assert_eq!(reject(RejectionKind::InvalidToken).grpc_status(), 16);
+    /// assert_eq!(reject(RejectionKind::InsufficientScope("projects:read".into())).grpc_status(), 7);
+    /// assert_eq!(reject(RejectionKind::Unavailable).grpc_status(), 14);
+    /// ```
+    pub fn grpc_status(&self) -> u16 {
+        match self.kind {
+            RejectionKind::MissingCredentials
+            | RejectionKind::InvalidRequest
+            | RejectionKind::InvalidToken => 16,
+            RejectionKind::InsufficientScope(_) | RejectionKind::InteractiveSessionRequired => 7,
+            RejectionKind::Unavailable => 14,
+        }
+    }
+
+    /// The whole answer for a gRPC request (content type `application/grpc`): a gRPC
+    /// "Trailers-Only" response, that is HTTP `200` with an empty body and the status in the
+    /// headers: `content-type: application/grpc`, `grpc-status` ([`Rejection::grpc_status`])
+    /// and `grpc-message`, which is the same reason code as the JSON `error` of
+    /// [`Rejection::to_response`] ([`Rejection::error_code`]: `unauthorized`,
+    /// `invalid_request`, `invalid_token`, `insufficient_scope`,
+    /// `interactive_session_required`, `temporarily_unavailable`), so gRPC and HTTP clients
+    /// read the same reasons. The codes need no percent-encoding.
+    ///
+    /// ```
+    /// # extern crate clab_keys_core as clab_keys;
+    /// use clab_keys::{Realm, Rejection, RejectionKind};
+    /// let answer = Rejection::new(RejectionKind::InvalidToken, Realm::default()).to_grpc_response();
+    /// assert_eq!(answer.status, 200);
+    /// assert_eq!(answer.header("content-type"), Some("application/grpc"));
+    /// assert_eq!(answer.header("grpc-status"), Some("16"));
+    /// assert_eq!(answer.header("grpc-message"), Some("invalid_token"));
+    /// assert!(answer.body.is_empty());
+    /// ```
+    pub fn to_grpc_response(&self) -> ApiResponse {
+        let mut response = ApiResponse::empty(200);
+        response.headers = vec![
+            ("content-type", "application/grpc".to_owned()),
+            ("grpc-status", self.grpc_status().to_string()),
+            ("grpc-message", self.error_code().to_owned()),
+        ];
+        response
+    }
 }
 
 impl fmt::Debug for Rejection {
