@@ -17,7 +17,8 @@ use time::Duration;
 async fn a_verification_that_read_before_a_revoke_does_not_cache_the_revoked_key() {
     let store = HeldStore::new(Arc::new(MemoryStore::new()) as Arc<dyn KeyStore>);
     let hasher = KeyHasher::hmac(1, Pepper::from_bytes(&[3; 32]).unwrap()).unwrap();
-    let cache = CacheConfig::default().ttl(Duration::seconds(300));
+    // Without a feed the TTL is at most 5 s: a revocation here must still be seen at once.
+    let cache = CacheConfig::default().ttl(Duration::seconds(5));
     let keys = KeyService::builder(store.clone(), hasher)
         .config(KeyServiceConfig::default().cache(Some(cache)))
         .build()

@@ -5,6 +5,8 @@ mod background;
 mod cache;
 mod config;
 mod errors;
+mod feed;
+mod lifecycle;
 
 use std::sync::Arc;
 
@@ -17,14 +19,17 @@ use crate::format::{KeyFormats, KeyId, ParseError, ParsedToken};
 use crate::hash::{HashCheck, KeyHasher, StoredHash, compare_with_dummy};
 use crate::scope::Scopes;
 use crate::secret::ApiKey;
-use crate::store::{InsertOutcome, KeyRecord, KeyStore, RevokeOutcome, StoreError};
+use crate::store::{
+    InsertOutcome, KeyRecord, KeyStore, RevocationReason, RevokeOutcome, StoreError,
+};
 use crate::user::UserId;
 
 use background::{Background, TouchGuard};
 pub use cache::CacheConfig;
-use cache::VerificationCache;
+use cache::{MAX_TTL_WITHOUT_FEED, VerificationCache};
 pub use config::{KeyServiceConfig, NewKey};
 pub use errors::{AuthError, CreateError, InvalidReason, RevokeError};
+pub use feed::{FeedError, InvalidationFeed, Invalidations, LocalFeed};
 
 /// Most attempts at finding an unused key id before giving up. With 62^8 ids a second
 /// attempt is already rare.
@@ -65,7 +70,8 @@ struct Inner {
     config: KeyServiceConfig,
     touches: TouchGuard,
     background: Background,
-    cache: Option<VerificationCache>,
+    cache: Option<Arc<VerificationCache>>,
+    feed: Option<Arc<dyn InvalidationFeed>>,
 }
 
 /// Builds a [`KeyService`]. Every setting has a default except the store and the hasher.
@@ -77,6 +83,7 @@ pub struct KeyServiceBuilder {
     clock: Arc<dyn Clock>,
     entropy: Arc<dyn Entropy>,
     config: KeyServiceConfig,
+    feed: Option<Arc<dyn InvalidationFeed>>,
 }
 
 impl KeyServiceBuilder {
@@ -104,17 +111,53 @@ impl KeyServiceBuilder {
         self
     }
 
-    /// Builds the service.
+    /// The invalidation feed that carries revocations to every instance sharing the store
+    /// (contract §4): the service announces on it every key it takes out of use, and its
+    /// verification cache evicts what the feed delivers and is bypassed while the feed is not
+    /// caught up. Default: none, which limits the cache TTL to 5 seconds. One instance alone
+    /// on its store declares so with [`LocalFeed`].
+    pub fn invalidation_feed(mut self, feed: Arc<dyn InvalidationFeed>) -> Self {
+        self.feed = Some(feed);
+        self
+    }
+
+    /// Builds the service. With a feed, subscribes to it (a feed that needs a connection
+    /// spawns its task on the current tokio runtime).
     ///
     /// # Errors
     ///
-    /// Returns [`ConfigError::InvalidLimit`] when a limit in the configuration is out of range.
+    /// Returns [`ConfigError::InvalidLimit`] when a limit in the configuration is out of range,
+    /// or when a cache without an invalidation feed would keep entries longer than 5 seconds
+    /// (another instance's revocation would go unseen that long).
     pub fn build(self) -> Result<KeyService, ConfigError> {
         self.config.validate()?;
+        if self.feed.is_none()
+            && self
+                .config
+                .cache
+                .is_some_and(|c| c.ttl > MAX_TTL_WITHOUT_FEED)
+        {
+            return Err(ConfigError::InvalidLimit(
+                "a cache without an invalidation feed may keep entries at most 5 seconds; \
+                 configure a feed (LocalFeed when no other instance shares the store)",
+            ));
+        }
+        let cache = self
+            .config
+            .cache
+            .map(|c| Arc::new(VerificationCache::new(c, self.feed.is_some())));
+        if let Some(feed) = &self.feed {
+            feed.subscribe(
+                cache
+                    .as_ref()
+                    .map_or_else(Invalidations::closed, Invalidations::new),
+            );
+        }
         Ok(KeyService {
             inner: Arc::new(Inner {
                 touches: TouchGuard::new(self.config.last_used_window),
-                cache: self.config.cache.map(VerificationCache::new),
+                cache,
+                feed: self.feed,
                 store: self.store,
                 formats: self.formats,
                 hasher: self.hasher,
@@ -142,6 +185,7 @@ impl KeyService {
             clock: Arc::new(SystemClock),
             entropy: Arc::new(OsEntropy),
             config: KeyServiceConfig::default(),
+            feed: None,
         }
     }
 
@@ -189,6 +233,8 @@ impl KeyService {
                 expires_at,
                 last_used_at: None,
                 revoked_at: None,
+                revocation_reason: None,
+                replaced_by: None,
             };
             match inner
                 .store
@@ -240,9 +286,14 @@ impl KeyService {
     pub async fn revoke(&self, user: &UserId, key_id: &str) -> Result<(), RevokeError> {
         let key_id = KeyId::parse(key_id).map_err(|_| RevokeError::NotFound)?;
         let now = self.inner.clock.now();
-        let outcome = self.inner.store.revoke(user, &key_id, now).await?;
-        if let Some(cache) = &self.inner.cache {
-            cache.evict(&key_id);
+        let outcome = self
+            .inner
+            .store
+            .revoke(user, &key_id, now, RevocationReason::User)
+            .await?;
+        if outcome != RevokeOutcome::NotFound {
+            // Announced again when already revoked: a retry after a failed announcement.
+            self.out_of_use(&[key_id]).await?;
         }
         match outcome {
             RevokeOutcome::Revoked => {
@@ -258,6 +309,25 @@ impl KeyService {
             RevokeOutcome::AlreadyRevoked => Ok(()),
             RevokeOutcome::NotFound => Err(RevokeError::NotFound),
         }
+    }
+
+    /// Takes `key_ids` out of every cache: evicts them here, then announces them on the
+    /// invalidation feed. Called after the store change that took them out of use committed.
+    /// A failed announcement is an error (the caller reports the change as failed; it is
+    /// stored, and a retry announces again).
+    pub(crate) async fn out_of_use(&self, key_ids: &[KeyId]) -> Result<(), StoreError> {
+        if let Some(cache) = &self.inner.cache {
+            for key_id in key_ids {
+                cache.evict(key_id);
+            }
+        }
+        if let Some(feed) = &self.inner.feed {
+            feed.publish(key_ids).await.map_err(|e| {
+                tracing::error!(target: "clab_keys", error = %e, "announcing revoked api keys failed");
+                StoreError::new("the change is stored but other instances were not told", e)
+            })?;
+        }
+        Ok(())
     }
 
     /// Authenticates a presented token: parse → checksum → lookup by id → constant-time hash
@@ -280,7 +350,11 @@ impl KeyService {
             return Ok(key);
         }
         // Noted before the store read: an eviction after it voids this verification's insert.
-        let generation = self.inner.cache.as_ref().map(VerificationCache::generation);
+        let generation = self
+            .inner
+            .cache
+            .as_deref()
+            .map(VerificationCache::generation);
         let record = self.look_up(key_id, &current).await?;
         let rehash = self.verify(&parsed, &current, &record, now)?;
         let key = VerifiedKey::from_record(&record);
@@ -521,6 +595,11 @@ pub struct KeyInfo {
     pub last_used_at: Option<OffsetDateTime>,
     /// Revocation time, if revoked.
     pub revoked_at: Option<OffsetDateTime>,
+    /// Why the key was revoked; `None` while it is not, and for keys revoked before reasons
+    /// were recorded.
+    pub revocation_reason: Option<RevocationReason>,
+    /// The key that replaced this one, if it was rotated.
+    pub replaced_by: Option<KeyId>,
 }
 
 impl From<KeyRecord> for KeyInfo {
@@ -535,6 +614,8 @@ impl From<KeyRecord> for KeyInfo {
             expires_at: r.expires_at,
             last_used_at: r.last_used_at,
             revoked_at: r.revoked_at,
+            revocation_reason: r.revocation_reason,
+            replaced_by: r.replaced_by,
         }
     }
 }
