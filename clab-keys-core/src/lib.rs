@@ -62,8 +62,9 @@ pub use hash::{DigestLengthError, HashCheck, HashVersion, KeyDigest, KeyHasher, 
 pub use scope::{InvalidScopes, Scopes};
 pub use secret::{ApiKey, Pepper};
 pub use service::{
-    AuthError, CacheConfig, CreateError, CreatedKey, InvalidReason, KeyInfo, KeyService,
-    KeyServiceBuilder, KeyServiceConfig, NewKey, RevokeError, VerifiedKey,
+    AuthError, CacheConfig, CreateError, CreatedKey, FeedError, InvalidReason, InvalidationFeed,
+    Invalidations, KeyInfo, KeyService, KeyServiceBuilder, KeyServiceConfig, LocalFeed, NewKey,
+    RevokeError, VerifiedKey,
 };
 pub use store::{InsertOutcome, KeyRecord, KeyStore, MemoryStore, RevokeOutcome, StoreError};
 pub use user::{InvalidUserId, UserId};
