@@ -21,9 +21,9 @@ pub use clab_keys_core::{
     InvalidUserId, JwtError, JwtIdentity, JwtVerifier, KeyDigest, KeyFormats, KeyHasher, KeyId,
     KeyInfo, KeyPrefix, KeyRecord, KeyService, KeyServiceBuilder, KeyServiceConfig, KeyStore,
     MANAGEMENT_PATH, MAX_BEARER_LEN, MAX_BODY_LEN, ManagementCall, MemoryStore, NewKey, OsEntropy,
-    ParseError, ParsedToken, Pepper, Principal, Realm, Rejection, RejectionKind, RevokeError,
-    RevokeOutcome, ScopeName, Scopes, StoreError, StoredHash, SystemClock, TokenFormat, UserId,
-    VerifiedKey, looks_like_jwt, parse_authorization, truncate_to_micros,
+    ParseError, ParsedToken, Pepper, Principal, Realm, Rejection, RejectionKind, RevocationReason,
+    RevokeError, RevokeOutcome, ScopeName, Scopes, StoreError, StoredHash, SystemClock,
+    TokenFormat, UserId, VerifiedKey, looks_like_jwt, parse_authorization, truncate_to_micros,
 };
 
 /// Calls that step around the library's safeguards, fenced so that every use stands out in

@@ -66,7 +66,9 @@ pub use service::{
     Invalidations, KeyInfo, KeyService, KeyServiceBuilder, KeyServiceConfig, LocalFeed, NewKey,
     RevokeError, VerifiedKey,
 };
-pub use store::{InsertOutcome, KeyRecord, KeyStore, MemoryStore, RevokeOutcome, StoreError};
+pub use store::{
+    InsertOutcome, KeyRecord, KeyStore, MemoryStore, RevocationReason, RevokeOutcome, StoreError,
+};
 pub use user::{InvalidUserId, UserId};
 
 pub use http::{

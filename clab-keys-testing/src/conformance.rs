@@ -30,7 +30,7 @@ use clab_keys_core::Scopes;
 use clab_keys_core::UserId;
 use clab_keys_core::{AuthError, CreateError, InvalidReason, KeyService, NewKey, VerifiedKey};
 use clab_keys_core::{HashVersion, KeyDigest, KeyHasher, StoredHash};
-use clab_keys_core::{InsertOutcome, KeyRecord, KeyStore, RevokeOutcome};
+use clab_keys_core::{InsertOutcome, KeyRecord, KeyStore, RevocationReason, RevokeOutcome};
 
 /// Generates one `#[test]` per conformance case for a store factory.
 ///
@@ -59,6 +59,12 @@ macro_rules! store_conformance_tests {
             replace_hash_is_conditional,
             pepper_rotation_rehashes_on_use,
             all_user_id_kinds_are_served,
+            lifecycle_fields_round_trip,
+            revoke_records_the_first_reason,
+            revoke_all_revokes_every_unrevoked_key_once,
+            concurrent_revoke_all_creates_and_revokes_report_each_key_once,
+            prune_deletes_only_rows_revoked_or_expired_before_the_cutoff,
+            hash_version_counts_count_active_keys_per_version,
         );
     };
 }
@@ -126,21 +132,18 @@ fn ok<T, E: std::fmt::Display>(r: Result<T, E>, what: &str) -> T {
 }
 
 fn record(key_id: &str, user_id: &UserId, created_at: OffsetDateTime) -> KeyRecord {
-    KeyRecord {
-        key_id: ok(KeyId::parse(key_id), "key id"),
-        prefix: "clab_user_".to_owned(),
-        user_id: user_id.clone(),
-        name: "record".to_owned(),
-        hash: StoredHash {
+    KeyRecord::new(
+        ok(KeyId::parse(key_id), "key id"),
+        "clab_user_",
+        user_id.clone(),
+        "record",
+        StoredHash {
             version: HashVersion::SHA256,
             digest: KeyDigest::from_bytes([1; 32]),
         },
-        scopes: Scopes::default(),
+        Scopes::default(),
         created_at,
-        expires_at: None,
-        last_used_at: None,
-        revoked_at: None,
-    }
+    )
 }
 
 async fn active_count(store: &dyn KeyStore, user: &UserId, now: OffsetDateTime) -> usize {
@@ -188,6 +191,7 @@ pub async fn created_key_round_trips(store: Arc<dyn KeyStore>) {
         "timestamps read back in UTC"
     );
     assert!(stored.last_used_at.is_none() && stored.revoked_at.is_none());
+    assert!(stored.revocation_reason.is_none() && stored.replaced_by.is_none());
     let expected = test_hasher().hash(created.token.expose_secret().as_bytes());
     assert_eq!(stored.hash.version, HashVersion::from_u16(1));
     assert!(
@@ -351,7 +355,12 @@ pub async fn concurrent_inserts_respect_limit_at_the_store(store: Arc<dyn KeySto
         // Free three places for the next round.
         let listed = ok(store.list(&u).await, "list");
         for k in listed.iter().filter(|k| k.revoked_at.is_none()).take(3) {
-            ok(store.revoke(&u, &k.key_id, now).await, "revoke");
+            ok(
+                store
+                    .revoke(&u, &k.key_id, now, RevocationReason::User)
+                    .await,
+                "revoke",
+            );
         }
     }
 }
@@ -390,7 +399,9 @@ pub async fn revoke_is_soft_and_idempotent(store: Arc<dyn KeyStore>) {
     ok(svc.revoke(&u, id.as_str()).await, "second revoke");
     assert_eq!(
         ok(
-            store.revoke(&u, &id, clock_now(&clock)).await,
+            store
+                .revoke(&u, &id, clock_now(&clock), RevocationReason::Admin)
+                .await,
             "store revoke"
         ),
         RevokeOutcome::AlreadyRevoked
@@ -415,7 +426,9 @@ pub async fn revoking_another_users_key_is_not_found(store: Arc<dyn KeyStore>) {
     let id = created.key.key_id;
     assert_eq!(
         ok(
-            store.revoke(&user(51), &id, clock_now(&clock)).await,
+            store
+                .revoke(&user(51), &id, clock_now(&clock), RevocationReason::User)
+                .await,
             "store revoke"
         ),
         RevokeOutcome::NotFound
@@ -673,4 +686,430 @@ pub async fn all_user_id_kinds_are_served(store: Arc<dyn KeyStore>) {
             "keys are listed per exact user id"
         );
     }
+}
+
+/// `revocation_reason` and `replaced_by` are written and read back like every other column.
+pub async fn lifecycle_fields_round_trip(store: Arc<dyn KeyStore>) {
+    let t0 = time::macros::datetime!(2026-01-01 00:00:00 UTC);
+    let u = user(110);
+    let successor = ok(KeyId::parse("succ0001"), "key id");
+    for (i, reason) in RevocationReason::ALL.into_iter().enumerate() {
+        let mut r = record(&format!("reason{i:02}"), &u, t0);
+        r.revoked_at = Some(t0 + Duration::seconds(1));
+        r.revocation_reason = Some(reason);
+        r.replaced_by = Some(successor);
+        assert_eq!(
+            ok(store.insert_within_limit(&r, 10, t0).await, "insert"),
+            InsertOutcome::Inserted
+        );
+        let row = ok(store.find(&r.key_id).await, "find").unwrap_or_else(|| panic!("row"));
+        assert_eq!(row.revocation_reason, Some(reason), "reason round trip");
+        assert_eq!(row.replaced_by, Some(successor), "replaced_by round trip");
+    }
+    let fresh = record("reason99", &u, t0);
+    ok(store.insert_within_limit(&fresh, 10, t0).await, "insert");
+    let row = ok(store.find(&fresh.key_id).await, "find").unwrap_or_else(|| panic!("row"));
+    assert!(row.revocation_reason.is_none() && row.replaced_by.is_none());
+}
+
+/// `revoke` records its reason; revoking again (with another reason) keeps the first time and
+/// reason. The service's `revoke` records `user`, `revoke_with_reason` the given one, and the
+/// list shows them.
+pub async fn revoke_records_the_first_reason(store: Arc<dyn KeyStore>) {
+    let clock = ManualClock::fixed();
+    let svc = service(store.clone(), &clock);
+    let u = user(111);
+    let by_user = ok(svc.create(&u, NewKey::new("by user")).await, "create").key;
+    let by_admin = ok(svc.create(&u, NewKey::new("by admin")).await, "create").key;
+    let first = clock_now(&clock);
+    ok(svc.revoke(&u, by_user.key_id.as_str()).await, "revoke");
+    ok(
+        svc.revoke_with_reason(&u, by_admin.key_id.as_str(), RevocationReason::Admin)
+            .await,
+        "revoke with reason",
+    );
+    clock.advance(Duration::minutes(1));
+    assert_eq!(
+        ok(
+            store
+                .revoke(
+                    &u,
+                    &by_user.key_id,
+                    clock_now(&clock),
+                    RevocationReason::Leaked
+                )
+                .await,
+            "store revoke"
+        ),
+        RevokeOutcome::AlreadyRevoked
+    );
+    ok(
+        svc.revoke_with_reason(&u, by_admin.key_id.as_str(), RevocationReason::Leaked)
+            .await,
+        "second revoke with reason",
+    );
+    let listed = ok(svc.list(&u).await, "list");
+    let of = |id: KeyId| {
+        listed
+            .iter()
+            .find(|k| k.key_id == id)
+            .unwrap_or_else(|| panic!("listed"))
+    };
+    assert_eq!(
+        of(by_user.key_id).revocation_reason,
+        Some(RevocationReason::User)
+    );
+    assert_eq!(
+        of(by_user.key_id).revoked_at,
+        Some(first),
+        "first time kept"
+    );
+    assert_eq!(
+        of(by_admin.key_id).revocation_reason,
+        Some(RevocationReason::Admin)
+    );
+    assert_eq!(
+        of(by_admin.key_id).revoked_at,
+        Some(first),
+        "first time kept"
+    );
+    assert!(
+        matches!(
+            svc.revoke_with_reason(&user(112), by_user.key_id.as_str(), RevocationReason::Admin)
+                .await,
+            Err(clab_keys_core::RevokeError::NotFound)
+        ),
+        "another user's key is not found"
+    );
+}
+
+/// `revoke_all` revokes every key of the user that was not revoked yet, expired ones included,
+/// with its time and reason, returns exactly those ids, leaves earlier revocations and other
+/// users' keys alone, and returns nothing the second time.
+pub async fn revoke_all_revokes_every_unrevoked_key_once(store: Arc<dyn KeyStore>) {
+    let clock = ManualClock::fixed();
+    let svc = service(store.clone(), &clock);
+    let (u, other) = (user(120), user(121));
+    let mut tokens = Vec::new();
+    let mut expected = std::collections::BTreeSet::new();
+    for i in 0..3 {
+        let k = ok(svc.create(&u, NewKey::new(format!("k{i}"))).await, "create");
+        expected.insert(k.key.key_id);
+        tokens.push(k.token.expose_secret().to_owned());
+    }
+    let expiring = ok(
+        svc.create(&u, NewKey::new("expiring").expires_in(Duration::hours(1)))
+            .await,
+        "create",
+    );
+    expected.insert(expiring.key.key_id);
+    let earlier = ok(svc.create(&u, NewKey::new("earlier")).await, "create").key;
+    let earlier_at = clock_now(&clock);
+    ok(svc.revoke(&u, earlier.key_id.as_str()).await, "revoke");
+    let theirs = ok(svc.create(&other, NewKey::new("theirs")).await, "create");
+    clock.advance(Duration::hours(2));
+    let at = clock_now(&clock);
+
+    let ids = ok(
+        store.revoke_all(&u, at, RevocationReason::Owner).await,
+        "revoke_all",
+    );
+    let got: std::collections::BTreeSet<KeyId> = ids.iter().copied().collect();
+    assert_eq!(got.len(), ids.len(), "no id reported twice");
+    assert_eq!(
+        got, expected,
+        "exactly the keys not revoked before, expired ones included"
+    );
+    for k in ok(store.list(&u).await, "list") {
+        if k.key_id == earlier.key_id {
+            assert_eq!(k.revoked_at, Some(earlier_at), "earlier revocation kept");
+            assert_eq!(k.revocation_reason, Some(RevocationReason::User));
+        } else {
+            assert_eq!(k.revoked_at, Some(at), "revoked at the given time");
+            assert_eq!(k.revocation_reason, Some(RevocationReason::Owner));
+        }
+    }
+    for token in &tokens {
+        match authenticate(&svc, token.as_bytes()).await {
+            Err(AuthError::Invalid(InvalidReason::Revoked)) => {}
+            other => panic!("a key revoked with all others must be refused, got {other:?}"),
+        }
+    }
+    ok(
+        authenticate(&svc, theirs.token.expose_secret().as_bytes()).await,
+        "another user's key still works",
+    );
+    assert!(
+        ok(
+            store.revoke_all(&u, at, RevocationReason::Admin).await,
+            "again"
+        )
+        .is_empty(),
+        "nothing left to revoke"
+    );
+    assert_eq!(
+        ok(
+            svc.revoke_all(&user(122), RevocationReason::Admin).await,
+            "no keys"
+        ),
+        0
+    );
+    assert_eq!(
+        ok(
+            svc.revoke_all(&other, RevocationReason::Admin).await,
+            "service"
+        ),
+        1,
+        "the service returns the count"
+    );
+}
+
+/// `revoke_all` racing creates within the limit and single revocations of the same user: every
+/// key that ends up revoked was reported by exactly one call (a `revoke_all` or a `revoke` that
+/// answered `Revoked`), every key no call reported is still active, and the limit holds.
+pub async fn concurrent_revoke_all_creates_and_revokes_report_each_key_once(
+    store: Arc<dyn KeyStore>,
+) {
+    use std::collections::BTreeSet;
+    let now = time::macros::datetime!(2026-01-01 00:00:00 UTC);
+    let u = user(130);
+    for round in 0..3 {
+        let revoked_before: BTreeSet<KeyId> = ok(store.list(&u).await, "list")
+            .iter()
+            .filter(|k| k.revoked_at.is_some())
+            .map(|k| k.key_id)
+            .collect();
+        let existing: Vec<KeyId> = (0..4)
+            .map(|i| ok(KeyId::parse(&format!("x{round}e{i:05}")), "key id"))
+            .collect();
+        for id in &existing {
+            let r = record(id.as_str(), &u, now);
+            ok(store.insert_within_limit(&r, 10, now).await, "insert");
+        }
+        let mut creates = Vec::new();
+        for i in 0..20 {
+            let store = store.clone();
+            let r = record(&format!("x{round}c{i:05}"), &u, now);
+            creates.push(tokio::spawn(async move {
+                let outcome = store.insert_within_limit(&r, 10, now).await;
+                (r.key_id, outcome)
+            }));
+        }
+        let mut sweeps = Vec::new();
+        for _ in 0..3 {
+            let store = store.clone();
+            let u = u.clone();
+            sweeps.push(tokio::spawn(async move {
+                store.revoke_all(&u, now, RevocationReason::Admin).await
+            }));
+        }
+        let mut singles = Vec::new();
+        for id in existing.iter().copied() {
+            let store = store.clone();
+            let u = u.clone();
+            singles.push(tokio::spawn(async move {
+                (id, store.revoke(&u, &id, now, RevocationReason::User).await)
+            }));
+        }
+        let mut reported: Vec<KeyId> = Vec::new();
+        for t in sweeps {
+            match t.await {
+                Ok(Ok(ids)) => reported.extend(ids),
+                Ok(Err(e)) => panic!("revoke_all failed: {e}"),
+                Err(e) => panic!("task failed: {e}"),
+            }
+        }
+        for t in singles {
+            match t.await {
+                Ok((id, Ok(RevokeOutcome::Revoked))) => reported.push(id),
+                Ok((_, Ok(_))) => {}
+                Ok((_, Err(e))) => panic!("revoke failed: {e}"),
+                Err(e) => panic!("task failed: {e}"),
+            }
+        }
+        let mut inserted = BTreeSet::new();
+        for t in creates {
+            match t.await {
+                Ok((id, Ok(InsertOutcome::Inserted))) => {
+                    inserted.insert(id);
+                }
+                Ok((_, Ok(_))) => {}
+                Ok((_, Err(e))) => panic!("insert failed: {e}"),
+                Err(e) => panic!("task failed: {e}"),
+            }
+        }
+        let unique: BTreeSet<KeyId> = reported.iter().copied().collect();
+        assert_eq!(
+            unique.len(),
+            reported.len(),
+            "round {round}: a key was reported revoked by two calls"
+        );
+        let listed = ok(store.list(&u).await, "list");
+        let revoked_now: BTreeSet<KeyId> = listed
+            .iter()
+            .filter(|k| k.revoked_at.is_some())
+            .map(|k| k.key_id)
+            .collect();
+        let this_round: BTreeSet<KeyId> =
+            revoked_now.difference(&revoked_before).copied().collect();
+        assert_eq!(
+            this_round, unique,
+            "round {round}: the keys revoked are exactly the keys reported"
+        );
+        for id in existing.iter() {
+            assert!(
+                unique.contains(id),
+                "round {round}: an existing key was revoked"
+            );
+        }
+        for id in &inserted {
+            let k = listed
+                .iter()
+                .find(|k| &k.key_id == id)
+                .unwrap_or_else(|| panic!("round {round}: an inserted key is listed"));
+            assert_eq!(
+                k.is_active(now),
+                !unique.contains(id),
+                "round {round}: an inserted key is active unless reported revoked"
+            );
+        }
+        assert!(
+            active_count(&*store, &u, now).await <= 10,
+            "round {round}: the limit holds"
+        );
+    }
+}
+
+/// `prune` deletes, across users, only rows revoked before the cutoff or expired before it
+/// (strictly), at most `batch` per call; the service's `prune` loops and counts them all.
+pub async fn prune_deletes_only_rows_revoked_or_expired_before_the_cutoff(
+    store: Arc<dyn KeyStore>,
+) {
+    let t0 = time::macros::datetime!(2026-01-01 00:00:00 UTC);
+    let cutoff = t0 + Duration::days(30);
+    let before = cutoff - Duration::microseconds(1);
+    let mut doomed = Vec::new();
+    let mut kept = Vec::new();
+    let rows: [(&str, Option<OffsetDateTime>, Option<OffsetDateTime>, bool); 10] = [
+        // (id, revoked_at, expires_at, deleted)
+        ("prune001", Some(before), None, true),
+        ("prune002", None, Some(before), true),
+        ("prune003", Some(t0), Some(t0 + Duration::days(1)), true),
+        ("prune004", Some(t0), None, true),
+        ("prune005", Some(t0 + Duration::days(2)), None, true),
+        ("prune006", Some(cutoff), None, false),
+        ("prune007", None, Some(cutoff), false),
+        ("prune008", Some(cutoff + Duration::days(1)), None, false),
+        ("prune009", None, None, false),
+        ("prune010", None, Some(cutoff + Duration::days(1)), false),
+    ];
+    for (i, (id, revoked_at, expires_at, deleted)) in rows.into_iter().enumerate() {
+        let mut r = record(id, &user(140 + i as i64 % 3), t0);
+        r.revoked_at = revoked_at;
+        r.revocation_reason = revoked_at.map(|_| RevocationReason::User);
+        r.expires_at = expires_at;
+        ok(store.insert_within_limit(&r, 10, t0).await, "insert");
+        if deleted {
+            doomed.push(r.key_id);
+        } else {
+            kept.push(r.key_id);
+        }
+    }
+    assert_eq!(
+        ok(store.prune(cutoff, 0).await, "prune"),
+        0,
+        "a batch of 0 deletes nothing"
+    );
+    assert_eq!(
+        ok(store.prune(cutoff, 2).await, "prune"),
+        2,
+        "at most a batch"
+    );
+    assert_eq!(ok(store.prune(cutoff, 2).await, "prune"), 2);
+    assert_eq!(ok(store.prune(cutoff, 2).await, "prune"), 1, "the rest");
+    assert_eq!(ok(store.prune(cutoff, 2).await, "prune"), 0, "nothing left");
+    for id in &doomed {
+        assert!(
+            ok(store.find(id).await, "find").is_none(),
+            "{id} was pruned"
+        );
+    }
+    for id in &kept {
+        assert!(ok(store.find(id).await, "find").is_some(), "{id} was kept");
+    }
+
+    // The service loops over batches and never deletes a key that still works.
+    let clock = ManualClock::new(t0);
+    let svc = service(store.clone(), &clock);
+    let u = user(150);
+    let live = ok(
+        svc.create(&u, NewKey::new("live").expires_in(Duration::days(40)))
+            .await,
+        "create",
+    );
+    let gone = ok(svc.create(&u, NewKey::new("gone")).await, "create");
+    ok(svc.revoke(&u, gone.key.key_id.as_str()).await, "revoke");
+    clock.advance(Duration::days(33));
+    assert_eq!(
+        ok(
+            svc.prune(clock_now(&clock) + Duration::days(365)).await,
+            "prune"
+        ),
+        5,
+        "a cutoff in the future is now: the revoked key, prune006-008 and prune010, not the \
+         live key nor prune009"
+    );
+    ok(
+        authenticate(&svc, live.token.expose_secret().as_bytes()).await,
+        "a key that still works is never pruned",
+    );
+    assert!(ok(store.find(&gone.key.key_id).await, "find").is_none());
+}
+
+/// `hash_version_counts` counts active keys (neither revoked nor expired) per hash version,
+/// ascending, leaving out versions with none.
+pub async fn hash_version_counts_count_active_keys_per_version(store: Arc<dyn KeyStore>) {
+    let t0 = time::macros::datetime!(2026-01-01 00:00:00 UTC);
+    assert!(
+        ok(store.hash_version_counts(t0).await, "counts").is_empty(),
+        "an empty store has no versions"
+    );
+    let rows: [(&str, u16, bool, Option<OffsetDateTime>); 7] = [
+        ("hashv001", 3, false, None),
+        ("hashv002", 1, false, None),
+        ("hashv003", 1, false, Some(t0 + Duration::seconds(1))),
+        ("hashv004", 0, false, None),
+        ("hashv005", 2, true, None),
+        ("hashv006", 2, false, Some(t0)),
+        ("hashv007", 1, true, None),
+    ];
+    for (i, (id, version, revoked, expires_at)) in rows.into_iter().enumerate() {
+        let mut r = record(id, &user(160 + i as i64 % 2), t0 - Duration::days(1));
+        r.hash = StoredHash {
+            version: HashVersion::from_u16(version),
+            digest: KeyDigest::from_bytes([i as u8; 32]),
+        };
+        r.revoked_at = revoked.then_some(t0 - Duration::hours(1));
+        r.expires_at = expires_at;
+        ok(
+            store
+                .insert_within_limit(&r, 10, t0 - Duration::days(1))
+                .await,
+            "insert",
+        );
+    }
+    let v = HashVersion::from_u16;
+    assert_eq!(
+        ok(store.hash_version_counts(t0).await, "counts"),
+        [(v(0), 1), (v(1), 2), (v(3), 1)],
+        "version 2 has only revoked and expired keys"
+    );
+    assert_eq!(
+        ok(
+            store.hash_version_counts(t0 + Duration::seconds(1)).await,
+            "counts"
+        ),
+        [(v(0), 1), (v(1), 1), (v(3), 1)],
+        "a key expiring at `now` no longer counts"
+    );
 }

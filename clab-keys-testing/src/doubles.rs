@@ -6,11 +6,12 @@ use std::sync::{Arc, Mutex};
 use time::{Duration, OffsetDateTime};
 
 use clab_keys_core::KeyId;
-use clab_keys_core::StoredHash;
+use clab_keys_core::StoreError;
 use clab_keys_core::UserId;
 use clab_keys_core::{Clock, truncate_to_micros};
 use clab_keys_core::{Entropy, EntropyError, OsEntropy};
-use clab_keys_core::{InsertOutcome, KeyRecord, KeyStore, RevokeOutcome, StoreError};
+use clab_keys_core::{HashVersion, StoredHash};
+use clab_keys_core::{InsertOutcome, KeyRecord, KeyStore, RevocationReason, RevokeOutcome};
 
 /// A clock that only moves when told to. Clones share the same time.
 #[derive(Debug, Clone)]
@@ -88,6 +89,12 @@ pub struct CallCounts {
     pub touch_writes: AtomicUsize,
     /// `replace_hash` calls.
     pub replace_hash: AtomicUsize,
+    /// `revoke_all` calls.
+    pub revoke_all: AtomicUsize,
+    /// `prune` calls.
+    pub prune: AtomicUsize,
+    /// `hash_version_counts` calls.
+    pub hash_version_counts: AtomicUsize,
 }
 
 impl CallCounts {
@@ -100,6 +107,9 @@ impl CallCounts {
             &self.revoke,
             &self.touch,
             &self.replace_hash,
+            &self.revoke_all,
+            &self.prune,
+            &self.hash_version_counts,
         ]
         .iter()
         .map(|c| c.load(Ordering::SeqCst))
@@ -159,9 +169,10 @@ impl KeyStore for RecordingStore {
         user_id: &UserId,
         key_id: &KeyId,
         at: OffsetDateTime,
+        reason: RevocationReason,
     ) -> Result<RevokeOutcome, StoreError> {
         bump(&self.counts.revoke);
-        self.inner.revoke(user_id, key_id, at).await
+        self.inner.revoke(user_id, key_id, at, reason).await
     }
     async fn touch(
         &self,
@@ -184,6 +195,27 @@ impl KeyStore for RecordingStore {
     ) -> Result<bool, StoreError> {
         bump(&self.counts.replace_hash);
         self.inner.replace_hash(key_id, old, new).await
+    }
+
+    async fn revoke_all(
+        &self,
+        user_id: &UserId,
+        at: OffsetDateTime,
+        reason: RevocationReason,
+    ) -> Result<Vec<KeyId>, StoreError> {
+        bump(&self.counts.revoke_all);
+        self.inner.revoke_all(user_id, at, reason).await
+    }
+    async fn prune(&self, cutoff: OffsetDateTime, batch: u32) -> Result<u64, StoreError> {
+        bump(&self.counts.prune);
+        self.inner.prune(cutoff, batch).await
+    }
+    async fn hash_version_counts(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Vec<(HashVersion, u64)>, StoreError> {
+        bump(&self.counts.hash_version_counts);
+        self.inner.hash_version_counts(now).await
     }
 }
 
@@ -252,9 +284,10 @@ impl KeyStore for FailingStore {
         user_id: &UserId,
         key_id: &KeyId,
         at: OffsetDateTime,
+        reason: RevocationReason,
     ) -> Result<RevokeOutcome, StoreError> {
         self.check(false)?;
-        self.inner.revoke(user_id, key_id, at).await
+        self.inner.revoke(user_id, key_id, at, reason).await
     }
     async fn touch(
         &self,
@@ -273,6 +306,27 @@ impl KeyStore for FailingStore {
     ) -> Result<bool, StoreError> {
         self.check(true)?;
         self.inner.replace_hash(key_id, old, new).await
+    }
+
+    async fn revoke_all(
+        &self,
+        user_id: &UserId,
+        at: OffsetDateTime,
+        reason: RevocationReason,
+    ) -> Result<Vec<KeyId>, StoreError> {
+        self.check(false)?;
+        self.inner.revoke_all(user_id, at, reason).await
+    }
+    async fn prune(&self, cutoff: OffsetDateTime, batch: u32) -> Result<u64, StoreError> {
+        self.check(false)?;
+        self.inner.prune(cutoff, batch).await
+    }
+    async fn hash_version_counts(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Vec<(HashVersion, u64)>, StoreError> {
+        self.check(false)?;
+        self.inner.hash_version_counts(now).await
     }
 }
 
@@ -358,8 +412,9 @@ impl KeyStore for HeldStore {
         user_id: &UserId,
         key_id: &KeyId,
         at: OffsetDateTime,
+        reason: RevocationReason,
     ) -> Result<RevokeOutcome, StoreError> {
-        self.inner.revoke(user_id, key_id, at).await
+        self.inner.revoke(user_id, key_id, at, reason).await
     }
 
     async fn touch(
@@ -378,5 +433,23 @@ impl KeyStore for HeldStore {
         new: &StoredHash,
     ) -> Result<bool, StoreError> {
         self.inner.replace_hash(key_id, old, new).await
+    }
+
+    async fn revoke_all(
+        &self,
+        user_id: &UserId,
+        at: OffsetDateTime,
+        reason: RevocationReason,
+    ) -> Result<Vec<KeyId>, StoreError> {
+        self.inner.revoke_all(user_id, at, reason).await
+    }
+    async fn prune(&self, cutoff: OffsetDateTime, batch: u32) -> Result<u64, StoreError> {
+        self.inner.prune(cutoff, batch).await
+    }
+    async fn hash_version_counts(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Vec<(HashVersion, u64)>, StoreError> {
+        self.inner.hash_version_counts(now).await
     }
 }

@@ -22,7 +22,9 @@ use super::principal::Principal;
 use super::rejection::{Rejection, RejectionKind};
 use super::response::ApiResponse;
 use super::router::CredentialRouter;
+use crate::format::KeyId;
 use crate::service::{CreateError, KeyInfo, NewKey, RevokeError};
+use crate::store::RevocationReason;
 
 /// The path the contract mounts the management endpoints at.
 pub const MANAGEMENT_PATH: &str = "/api/user/api-keys";
@@ -188,7 +190,7 @@ fn scopes_json(info: &KeyInfo) -> Value {
 }
 
 /// The list representation of a key: `id, name, prefix, scopes, created_at, expires_at,
-/// last_used_at, revoked_at`. Never the token or its hash.
+/// last_used_at, revoked_at, revocation_reason, replaced_by`. Never the token or its hash.
 fn key_info_json(info: &KeyInfo) -> Value {
     json!({
         "id": info.key_id.as_str(),
@@ -199,6 +201,8 @@ fn key_info_json(info: &KeyInfo) -> Value {
         "expires_at": opt_time(info.expires_at),
         "last_used_at": opt_time(info.last_used_at),
         "revoked_at": opt_time(info.revoked_at),
+        "revocation_reason": info.revocation_reason.map(RevocationReason::as_str),
+        "replaced_by": info.replaced_by.as_ref().map(KeyId::as_str),
     })
 }
 

@@ -5,9 +5,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use time::OffsetDateTime;
 
-use super::{InsertOutcome, KeyRecord, KeyStore, RevokeOutcome, StoreError};
+use super::{InsertOutcome, KeyRecord, KeyStore, RevocationReason, RevokeOutcome, StoreError};
 use crate::format::{KeyId, KeyIdMap};
-use crate::hash::StoredHash;
+use crate::hash::{HashVersion, StoredHash};
 use crate::user::UserId;
 
 /// A [`KeyStore`] in process memory. Every operation holds one lock for its whole duration,
@@ -74,6 +74,7 @@ impl KeyStore for MemoryStore {
         user_id: &UserId,
         key_id: &KeyId,
         at: OffsetDateTime,
+        reason: RevocationReason,
     ) -> Result<RevokeOutcome, StoreError> {
         let mut keys = self.lock();
         match keys.get_mut(key_id) {
@@ -82,11 +83,58 @@ impl KeyStore for MemoryStore {
                     Ok(RevokeOutcome::AlreadyRevoked)
                 } else {
                     k.revoked_at = Some(at);
+                    k.revocation_reason = Some(reason);
                     Ok(RevokeOutcome::Revoked)
                 }
             }
             _ => Ok(RevokeOutcome::NotFound),
         }
+    }
+
+    async fn revoke_all(
+        &self,
+        user_id: &UserId,
+        at: OffsetDateTime,
+        reason: RevocationReason,
+    ) -> Result<Vec<KeyId>, StoreError> {
+        let mut keys = self.lock();
+        let mut revoked = Vec::new();
+        for k in keys
+            .values_mut()
+            .filter(|k| &k.user_id == user_id && k.revoked_at.is_none())
+        {
+            k.revoked_at = Some(at);
+            k.revocation_reason = Some(reason);
+            revoked.push(k.key_id);
+        }
+        Ok(revoked)
+    }
+
+    async fn prune(&self, cutoff: OffsetDateTime, batch: u32) -> Result<u64, StoreError> {
+        let mut keys = self.lock();
+        let doomed: Vec<KeyId> = keys
+            .values()
+            .filter(|k| {
+                k.revoked_at.is_some_and(|t| t < cutoff) || k.expires_at.is_some_and(|t| t < cutoff)
+            })
+            .map(|k| k.key_id)
+            .take(batch as usize)
+            .collect();
+        for id in &doomed {
+            keys.remove(id);
+        }
+        Ok(doomed.len() as u64)
+    }
+
+    async fn hash_version_counts(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Vec<(HashVersion, u64)>, StoreError> {
+        let mut counts = std::collections::BTreeMap::<HashVersion, u64>::new();
+        for k in self.lock().values().filter(|k| k.is_active(now)) {
+            *counts.entry(k.hash.version).or_default() += 1;
+        }
+        Ok(counts.into_iter().collect())
     }
 
     async fn touch(

@@ -4,20 +4,48 @@
 //! conditional update ([`KeyStore::touch`]).
 
 mod memory;
+mod revocation;
 
 use std::fmt;
 
 use time::OffsetDateTime;
 
 use crate::format::KeyId;
-use crate::hash::StoredHash;
+use crate::hash::{HashVersion, StoredHash};
 use crate::scope::Scopes;
 use crate::user::UserId;
 
 pub use memory::MemoryStore;
+pub use revocation::RevocationReason;
 
 /// One stored API key (contract §4). Holds the digest of the token, never the token.
+///
+/// Marked `#[non_exhaustive]` so that columns can be added without breaking stores: outside
+/// this crate a record is made with [`KeyRecord::new`] and its optional fields are then set
+/// one by one (they are all public).
+///
+/// ```
+/// # extern crate clab_keys_core as clab_keys;
+/// use clab_keys::{HashVersion, KeyDigest, KeyId, KeyRecord, RevocationReason, Scopes};
+/// use clab_keys::{StoredHash, UserId};
+///
+/// let at = time::macros::datetime!(2026-01-01 00:00:00 UTC);
+/// let hash = StoredHash { version: HashVersion::from_u16(1), digest: KeyDigest::from_bytes([7; 32]) };
+/// let mut row = KeyRecord::new(
+///     KeyId::parse("DocsEx01").unwrap(),
+///     "clab_user_",
+///     UserId::from(42_i64),
+///     "laptop",
+///     hash,
+///     Scopes::default(),
+///     at,
+/// );
+/// row.revoked_at = Some(at);
+/// row.revocation_reason = Some(RevocationReason::User);
+/// assert!(!row.is_active(at));
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct KeyRecord {
     /// The public key id (also the lookup key and the id used in URLs).
     pub key_id: KeyId,
@@ -39,9 +67,43 @@ pub struct KeyRecord {
     pub last_used_at: Option<OffsetDateTime>,
     /// When the key was revoked.
     pub revoked_at: Option<OffsetDateTime>,
+    /// Why the key was revoked; `None` while it is not, and for keys revoked before reasons
+    /// were recorded.
+    pub revocation_reason: Option<RevocationReason>,
+    /// The key that replaced this one, if it was rotated.
+    pub replaced_by: Option<KeyId>,
 }
 
 impl KeyRecord {
+    /// A record of a key that was never used, revoked or replaced and never expires: set
+    /// [`expires_at`](KeyRecord::expires_at), [`last_used_at`](KeyRecord::last_used_at),
+    /// [`revoked_at`](KeyRecord::revoked_at), [`revocation_reason`](KeyRecord::revocation_reason)
+    /// and [`replaced_by`](KeyRecord::replaced_by) afterwards (a store decoding a row does).
+    pub fn new(
+        key_id: KeyId,
+        prefix: impl Into<String>,
+        user_id: UserId,
+        name: impl Into<String>,
+        hash: StoredHash,
+        scopes: Scopes,
+        created_at: OffsetDateTime,
+    ) -> Self {
+        Self {
+            key_id,
+            prefix: prefix.into(),
+            user_id,
+            name: name.into(),
+            hash,
+            scopes,
+            created_at,
+            expires_at: None,
+            last_used_at: None,
+            revoked_at: None,
+            revocation_reason: None,
+            replaced_by: None,
+        }
+    }
+
     /// Whether the key counts against the per-user limit at `now`: neither revoked nor expired.
     pub fn is_active(&self, now: OffsetDateTime) -> bool {
         self.revoked_at.is_none() && !self.is_expired(now)
@@ -150,7 +212,8 @@ pub trait KeyStore: fmt::Debug + Send + Sync + 'static {
     /// Returns [`StoreError`] when the store fails.
     async fn list(&self, user_id: &UserId) -> Result<Vec<KeyRecord>, StoreError>;
 
-    /// Sets `revoked_at = at` on the user's key unless it is already revoked.
+    /// Sets `revoked_at = at` and `revocation_reason = reason` on the user's key unless it is
+    /// already revoked (an already revoked key keeps its first time and reason).
     ///
     /// # Errors
     ///
@@ -160,7 +223,47 @@ pub trait KeyStore: fmt::Debug + Send + Sync + 'static {
         user_id: &UserId,
         key_id: &KeyId,
         at: OffsetDateTime,
+        reason: RevocationReason,
     ) -> Result<RevokeOutcome, StoreError>;
+
+    /// Revokes every key of the user that is not revoked yet (expired keys included), with
+    /// `revoked_at = at` and `reason`, **atomically** (one statement or one transaction), and
+    /// returns exactly the ids this call changed, in no particular order: the caller announces
+    /// them to other instances, so a key revoked here but missing from the result would stay
+    /// in their caches. A key created concurrently is either revoked and returned, or left
+    /// active and not returned.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the store fails; nothing is revoked then.
+    async fn revoke_all(
+        &self,
+        user_id: &UserId,
+        at: OffsetDateTime,
+        reason: RevocationReason,
+    ) -> Result<Vec<KeyId>, StoreError>;
+
+    /// Deletes at most `batch` rows revoked before `cutoff` (`revoked_at < cutoff`) or expired
+    /// before it (`expires_at < cutoff`), whoever owns them, and returns how many it deleted.
+    /// One short statement, so no lock is held for long; the caller loops until fewer than
+    /// `batch` rows are deleted. A `batch` of 0 deletes nothing.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the store fails.
+    async fn prune(&self, cutoff: OffsetDateTime, batch: u32) -> Result<u64, StoreError>;
+
+    /// How many **active** keys (neither revoked nor expired at `now`) each hash version holds,
+    /// ascending by version, versions without active keys left out: once a previous pepper's
+    /// version is gone from the list, that pepper can be retired.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the store fails.
+    async fn hash_version_counts(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Vec<(HashVersion, u64)>, StoreError>;
 
     /// Sets `last_used_at = at` only where it is null or older than `cutoff`, in one
     /// conditional update, and says whether a row changed. Several app instances together
