@@ -26,6 +26,12 @@ pub use clab_keys_core::{
     TokenFormat, UserId, VerifiedKey, looks_like_jwt, parse_authorization, truncate_to_micros,
 };
 
+// The management endpoints as an OpenAPI 3.1 document, to merge into an application's own.
+#[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+#[doc(inline)]
+pub use clab_keys_core::ManagementApi;
+
 /// Calls that step around the library's safeguards, fenced so that every use stands out in
 /// review: unpeppered SHA-256 for migrated tables, and principals made outside verification.
 pub mod dangerous {

@@ -76,3 +76,8 @@ pub use http::{
     JwtIdentity, JwtVerifier, MANAGEMENT_PATH, MAX_BEARER_LEN, MAX_BODY_LEN, ManagementCall,
     Principal, Realm, Rejection, RejectionKind, ScopeName, looks_like_jwt, parse_authorization,
 };
+
+// The management endpoints as an OpenAPI 3.1 document.
+#[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+pub use http::ManagementApi;

@@ -12,8 +12,6 @@
 
 use std::future::Future;
 
-use serde::Deserialize;
-use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::body::MAX_BODY_LEN;
@@ -22,6 +20,7 @@ use super::principal::Principal;
 use super::rejection::{Rejection, RejectionKind};
 use super::response::ApiResponse;
 use super::router::CredentialRouter;
+use super::wire::{CreateKeyBody, CreatedKeyBody, KeyInfoBody};
 use crate::format::KeyId;
 use crate::service::{CreateError, KeyInfo, NewKey, RevokeError};
 use crate::store::RevocationReason;
@@ -155,16 +154,6 @@ fn method_not_allowed(allow: &str) -> ApiResponse {
 /// Longest lifetime accepted in `expires_in_days` before the service's own maximum applies.
 const MAX_EXPIRES_IN_DAYS: i64 = 36_500;
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateKeyBody {
-    name: String,
-    #[serde(default)]
-    expires_in_days: Option<i64>,
-    #[serde(default)]
-    scopes: Option<Vec<String>>,
-}
-
 /// Formats a timestamp as RFC 3339 in UTC with microseconds, always 27 characters
 /// (`2026-11-29T08:30:00.123456Z`).
 fn rfc3339(t: OffsetDateTime) -> String {
@@ -176,34 +165,29 @@ fn rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-fn opt_time(t: Option<OffsetDateTime>) -> Value {
-    t.map_or(Value::Null, |t| Value::String(rfc3339(t)))
+fn opt_time(t: Option<OffsetDateTime>) -> Option<String> {
+    t.map(rfc3339)
 }
 
-fn scopes_json(info: &KeyInfo) -> Value {
-    Value::Array(
-        info.scopes
-            .iter()
-            .map(|s| Value::String(s.into()))
-            .collect(),
-    )
+fn scopes_json(info: &KeyInfo) -> Vec<String> {
+    info.scopes.iter().map(str::to_owned).collect()
 }
 
 /// The list representation of a key: `id, name, prefix, scopes, created_at, expires_at,
 /// last_used_at, revoked_at, revocation_reason, replaced_by`. Never the token or its hash.
-fn key_info_json(info: &KeyInfo) -> Value {
-    json!({
-        "id": info.key_id.as_str(),
-        "name": info.name,
-        "prefix": info.display_prefix,
-        "scopes": scopes_json(info),
-        "created_at": rfc3339(info.created_at),
-        "expires_at": opt_time(info.expires_at),
-        "last_used_at": opt_time(info.last_used_at),
-        "revoked_at": opt_time(info.revoked_at),
-        "revocation_reason": info.revocation_reason.map(RevocationReason::as_str),
-        "replaced_by": info.replaced_by.as_ref().map(KeyId::as_str),
-    })
+fn key_info_json(info: &KeyInfo) -> KeyInfoBody<'_> {
+    KeyInfoBody {
+        created_at: rfc3339(info.created_at),
+        expires_at: opt_time(info.expires_at),
+        id: info.key_id.as_str(),
+        last_used_at: opt_time(info.last_used_at),
+        name: &info.name,
+        prefix: &info.display_prefix,
+        replaced_by: info.replaced_by.as_ref().map(KeyId::as_str),
+        revocation_reason: info.revocation_reason.map(RevocationReason::as_str),
+        revoked_at: opt_time(info.revoked_at),
+        scopes: scopes_json(info),
+    }
 }
 
 /// `POST /api/user/api-keys`: creates a key for the caller, who must use a JWT session.
@@ -231,17 +215,17 @@ async fn create_key(router: &CredentialRouter, principal: &Principal, body: &[u8
     match router.keys().create(principal.user_id(), new).await {
         Ok(created) => {
             let info = &created.key;
-            ApiResponse::json(
+            ApiResponse::serialized(
                 201,
-                &json!({
-                    "id": info.key_id.as_str(),
-                    "name": info.name,
-                    "token": created.token.expose_secret(),
-                    "prefix": info.display_prefix,
-                    "scopes": scopes_json(info),
-                    "created_at": rfc3339(info.created_at),
-                    "expires_at": opt_time(info.expires_at),
-                }),
+                &CreatedKeyBody {
+                    created_at: rfc3339(info.created_at),
+                    expires_at: opt_time(info.expires_at),
+                    id: info.key_id.as_str(),
+                    name: &info.name,
+                    prefix: &info.display_prefix,
+                    scopes: scopes_json(info),
+                    token: created.token.expose_secret(),
+                },
             )
         }
         Err(CreateError::InvalidName) => ApiResponse::error(
@@ -286,7 +270,9 @@ fn unavailable(router: &CredentialRouter) -> ApiResponse {
 /// `GET /api/user/api-keys`: the caller's keys, metadata only, newest first.
 async fn list_keys(router: &CredentialRouter, principal: &Principal) -> ApiResponse {
     match router.keys().list(principal.user_id()).await {
-        Ok(keys) => ApiResponse::json(200, &Value::Array(keys.iter().map(key_info_json).collect())),
+        Ok(keys) => {
+            ApiResponse::serialized(200, &keys.iter().map(key_info_json).collect::<Vec<_>>())
+        }
         Err(e) => {
             tracing::error!(target: "clab_keys", error = %e, "listing api keys failed");
             unavailable(router)

@@ -9,10 +9,16 @@ mod principal;
 mod rejection;
 mod response;
 mod router;
+mod wire;
+
+#[cfg(feature = "openapi")]
+mod openapi;
 
 pub use body::{BodyBuffer, MAX_BODY_LEN};
 pub use header::{BearerOutcome, MAX_BEARER_LEN, looks_like_jwt, parse_authorization};
 pub use management::{MANAGEMENT_PATH, ManagementCall};
+#[cfg(feature = "openapi")]
+pub use openapi::ManagementApi;
 pub use principal::{CredentialKind, Principal, ScopeName};
 pub use rejection::{Realm, Rejection, RejectionKind};
 pub use response::ApiResponse;

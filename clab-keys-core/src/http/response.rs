@@ -1,6 +1,8 @@
 //! The framework-neutral response: status, headers and body, which each adapter converts into
 //! its own response type (`IntoResponse` for axum, `Responder` for actix-web).
 
+use super::wire::ErrorBody;
+
 /// A framework-neutral HTTP response: what the adapters translate into their own type.
 /// `Debug` shows the body's length, not the body (a `201` carries a new key's token).
 #[derive(Clone, PartialEq, Eq)]
@@ -27,6 +29,25 @@ impl ApiResponse {
         }
     }
 
+    /// A JSON response whose body is one of the types in `wire.rs`.
+    pub(crate) fn serialized<T: serde::Serialize>(status: u16, body: &T) -> Self {
+        match serde_json::to_vec(body) {
+            Ok(bytes) => {
+                let mut response = Self::json(status, &serde_json::Value::Null);
+                response.body = bytes;
+                response
+            }
+            // Unreachable for those types (strings, options and lists only); answered as a
+            // server error rather than a panic all the same.
+            Err(_) => Self {
+                body: br#"{"error":"internal_error","message":"the answer could not be written"}"#
+                    .to_vec(),
+                status: 500,
+                ..Self::json(500, &serde_json::Value::Null)
+            },
+        }
+    }
+
     /// An empty response.
     pub fn empty(status: u16) -> Self {
         Self {
@@ -38,9 +59,12 @@ impl ApiResponse {
 
     /// A JSON error body `{"error": code, "message": message}`.
     pub fn error(status: u16, code: &str, message: &str) -> Self {
-        Self::json(
+        Self::serialized(
             status,
-            &serde_json::json!({ "error": code, "message": message }),
+            &ErrorBody {
+                error: code,
+                message,
+            },
         )
     }
 
