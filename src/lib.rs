@@ -65,6 +65,16 @@ pub mod actix_web {
     };
 }
 
+/// The tower adapter (feature `tower`): a layer for any tower-based server (hyper, tonic,
+/// axum) that puts the verified [`Principal`] into the request extensions, or answers core's
+/// refusal, as a gRPC status for gRPC requests.
+#[cfg(feature = "tower")]
+#[cfg_attr(docsrs, doc(cfg(feature = "tower")))]
+pub mod tower {
+    #[doc(inline)]
+    pub use clab_keys_tower::{AuthBody, AuthLayer, Authenticate, ResponseFuture};
+}
+
 /// The SeaORM 2.0 store (feature `sea-orm`): the entity, the migration and [`SeaOrmStore`](sea_orm::SeaOrmStore)
 /// for SQLite, PostgreSQL and MySQL/MariaDB.
 #[cfg(feature = "sea-orm")]

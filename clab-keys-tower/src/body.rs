@@ -114,7 +114,11 @@ mod tests {
     async fn full_body_is_one_frame_then_the_end() {
         let body: AuthBody<Empty<Bytes>> = AuthBody::full(&b"hello"[..]);
         assert!(!body.is_end_stream());
-        let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+        let bytes = body
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
         assert_eq!(bytes, &b"hello"[..]);
     }
 
@@ -130,7 +134,11 @@ mod tests {
         let body = AuthBody::inner(Full::new(Bytes::from_static(b"inner")));
         assert_eq!(body.size_hint().exact(), Some(5));
         assert_eq!(format!("{body:?}"), "AuthBody::Inner");
-        let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+        let bytes = body
+            .collect()
+            .await
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
         assert_eq!(bytes, &b"inner"[..]);
     }
 }

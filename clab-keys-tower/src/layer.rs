@@ -124,7 +124,9 @@ impl AuthLayer {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use clab_keys::tower::AuthLayer;
     /// use clab_keys::{CredentialRouter, KeyHasher, KeyService, MemoryStore, Pepper, Principal};
+    /// use bytes::Bytes;
     /// use http::{Request, Response};
+    /// use http_body_util::Full;
     /// use tower::{ServiceBuilder, ServiceExt};
     ///
     /// let hasher = KeyHasher::hmac(1, Pepper::from_bytes(&[7; 32])?)?;
@@ -132,9 +134,8 @@ impl AuthLayer {
     /// let service = ServiceBuilder::new().layer(AuthLayer::optional(router)).service_fn(
     ///     |request: Request<String>| async move {
     ///         let anonymous = request.extensions().get::<Principal>().is_none();
-    ///         Ok::<_, std::convert::Infallible>(Response::new(http_body_util::Full::from(
-    ///             if anonymous { "hello, stranger" } else { "hello, user" },
-    ///         )))
+    ///         let text = if anonymous { "hello, stranger" } else { "hello, user" };
+    ///         Ok::<_, std::convert::Infallible>(Response::new(Full::new(Bytes::from(text))))
     ///     },
     /// );
     /// let response = service.clone().oneshot(Request::new(String::new())).await?;
@@ -317,7 +318,10 @@ async fn check(
     headers: &HeaderMap,
 ) -> Result<Option<Principal>, Rejection> {
     // Every line, as raw bytes: core decides what none, several or a non-ASCII byte mean.
-    let lines = headers.get_all(AUTHORIZATION).into_iter().map(HeaderValue::as_bytes);
+    let lines = headers
+        .get_all(AUTHORIZATION)
+        .into_iter()
+        .map(HeaderValue::as_bytes);
     let outcome = router.authenticate_optional(lines).await;
     let principal = match requirement {
         Requirement::Optional => return outcome,

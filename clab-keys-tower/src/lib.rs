@@ -45,7 +45,8 @@
 //!     .layer(AuthLayer::new(CredentialRouter::new(keys)))
 //!     .service_fn(|request: Request<Full<Bytes>>| async move {
 //!         let kind = request.extensions().get::<Principal>().map(|p| p.kind().as_str());
-//!         Ok::<_, std::convert::Infallible>(Response::new(Full::from(kind.unwrap_or_default())))
+//!         let body = Full::new(Bytes::from(kind.unwrap_or_default()));
+//!         Ok::<_, std::convert::Infallible>(Response::new(body))
 //!     });
 //!
 //! let with_key = Request::post("/v1/Whoami")

@@ -107,7 +107,13 @@ impl HttpHarness for TowerApp {
                 .collect(),
             cache_control: header("cache-control"),
             allow: header("allow"),
-            body: response.into_body().collect().await.unwrap().to_bytes().to_vec(),
+            body: response
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec(),
         }
     }
 }
