@@ -243,10 +243,13 @@ impl<S> fmt::Debug for Authenticate<S> {
     }
 }
 
+/// What [`Authenticate`] resolves to.
+type Answer<B, E> = Result<Response<AuthBody<B>>, E>;
+
 /// The future of [`Authenticate`]: authentication, then the wrapped service's call (or the
 /// refusal). Boxed, because core's authentication is an `async fn`.
 pub struct ResponseFuture<B, E> {
-    inner: Pin<Box<dyn Future<Output = Result<Response<AuthBody<B>>, E>> + Send>>,
+    inner: Pin<Box<dyn Future<Output = Answer<B, E>> + Send>>,
 }
 
 impl<B, E> Future for ResponseFuture<B, E> {

@@ -38,7 +38,10 @@ fn setup() -> Setup {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.sqlite").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("bench.sqlite").display()
+    );
     let (client, key, jwt) = runtime.block_on(async {
         let db = db::setup(&url, false).await.unwrap();
         let state = AppState::builder(
@@ -64,7 +67,9 @@ fn setup() -> Setup {
             state.router().clone(),
             std::future::pending(),
         ));
-        let client = IdentityClient::connect(format!("http://{addr}")).await.unwrap();
+        let client = IdentityClient::connect(format!("http://{addr}"))
+            .await
+            .unwrap();
         (client, key, jwt)
     });
     Setup {

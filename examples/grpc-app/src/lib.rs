@@ -124,7 +124,9 @@ pub async fn run(config: Config) -> Result<(), RunError> {
         .map_err(|source| RunError::Bind { addr, source })?;
     let local: SocketAddr = listener.local_addr().map_err(RunError::Serve)?;
     println!("{APP_NAME} listening on {local} (gRPC, plain HTTP/2)");
-    println!("  service clabkeys.example.v1.Identity: Whoami, ListProjects (scope {PROJECTS_READ})");
+    println!(
+        "  service clabkeys.example.v1.Identity: Whoami, ListProjects (scope {PROJECTS_READ})"
+    );
     serve(listener, state, shutdown_signal()).await
 }
 

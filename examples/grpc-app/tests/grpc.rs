@@ -8,8 +8,8 @@ use std::net::SocketAddr;
 use clab_keys::{CredentialRouter, NewKey, Pepper, UserId};
 use clab_keys_example_common::{AppState, JwtSecret, db};
 use clab_keys_testing::http_table::{
-    Fixture, JWT_BAD_SIGNATURE, JWT_EXPIRED, JWT_USER1, Path, Row, Setup, rows,
-    tamper_checksum, tamper_secret, unknown_key,
+    Fixture, JWT_BAD_SIGNATURE, JWT_EXPIRED, JWT_USER1, Path, Row, Setup, rows, tamper_checksum,
+    tamper_secret, unknown_key,
 };
 use grpc_app::proto::identity_client::IdentityClient;
 use grpc_app::proto::{ListProjectsRequest, WhoamiRequest};
@@ -95,8 +95,14 @@ fn grpc_code(http_status: u16) -> Code {
 /// Asserts that `status` is the gRPC form of the HTTP table row `name`'s refusal.
 fn assert_refused_as(status: &Status, name: &str) {
     let row = row(name);
-    let reason = row.error.unwrap_or_else(|| panic!("row {name} is no refusal"));
-    assert_eq!(status.code(), grpc_code(row.status), "row {name}: {status:?}");
+    let reason = row
+        .error
+        .unwrap_or_else(|| panic!("row {name} is no refusal"));
+    assert_eq!(
+        status.code(),
+        grpc_code(row.status),
+        "row {name}: {status:?}"
+    );
     assert_eq!(status.message(), reason, "row {name}: {status:?}");
 }
 
@@ -116,7 +122,10 @@ async fn api_key_is_accepted() {
         .await
         .unwrap()
         .into_inner();
-    assert_eq!((reply.user_id.as_str(), reply.auth.as_str()), ("7", "api_key"));
+    assert_eq!(
+        (reply.user_id.as_str(), reply.auth.as_str()),
+        ("7", "api_key")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,11 +156,7 @@ async fn missing_credential_is_unauthenticated() {
     let dir = tempfile::tempdir().unwrap();
     let state = app_state(&dir).await;
     let mut server = start(state.router().clone()).await;
-    let status = server
-        .client
-        .whoami(WhoamiRequest {})
-        .await
-        .unwrap_err();
+    let status = server.client.whoami(WhoamiRequest {}).await.unwrap_err();
     assert_refused_as(&status, "missing_header_is_bare_401");
 }
 
@@ -199,7 +204,13 @@ async fn revoked_key_is_unauthenticated() {
         .unwrap();
     let mut server = start(state.router().clone()).await;
     let token = key.token.expose_secret();
-    assert!(server.client.whoami(bearer(WhoamiRequest {}, token)).await.is_ok());
+    assert!(
+        server
+            .client
+            .whoami(bearer(WhoamiRequest {}, token))
+            .await
+            .is_ok()
+    );
     state
         .keys()
         .revoke(&user, key.key.key_id.as_str())
@@ -245,7 +256,10 @@ async fn key_without_the_scope_is_permission_denied() {
     );
     let reply = server
         .client
-        .list_projects(bearer(ListProjectsRequest {}, projects.token.expose_secret()))
+        .list_projects(bearer(
+            ListProjectsRequest {},
+            projects.token.expose_secret(),
+        ))
         .await
         .unwrap()
         .into_inner();
@@ -294,7 +308,10 @@ async fn grpc_agrees_with_the_http_table() {
             continue;
         };
         // gRPC metadata values are visible ASCII; some rows test other bytes.
-        if lines.iter().any(|l| l.parse::<tonic::metadata::AsciiMetadataValue>().is_err()) {
+        if lines
+            .iter()
+            .any(|l| l.parse::<tonic::metadata::AsciiMetadataValue>().is_err())
+        {
             continue;
         }
         if row.setup == Setup::StoreDown {
