@@ -75,6 +75,18 @@ pub mod tower {
     pub use clab_keys_tower::{AuthBody, AuthLayer, Authenticate, ResponseFuture};
 }
 
+/// The Redis pub/sub invalidation feed (feature `redis`): give every instance that shares the
+/// key store a [`RedisFeed`](redis::RedisFeed) on the same channel, and a key revoked on one is
+/// refused by all within the feed's bound, whatever their cache TTL.
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis {
+    #[doc(inline)]
+    pub use clab_keys_redis::{
+        DEFAULT_CHANNEL, DEFAULT_HEARTBEAT_INTERVAL, LEASE_INTERVALS, RedisFeed,
+    };
+}
+
 /// The SeaORM 2.0 store (feature `sea-orm`): the entity, the migration and [`SeaOrmStore`](sea_orm::SeaOrmStore)
 /// for SQLite, PostgreSQL and MySQL/MariaDB.
 #[cfg(feature = "sea-orm")]

@@ -66,6 +66,7 @@ fn each_adapter_module_lists_every_item_of_its_crate() {
         ("axum", "clab_keys_axum", "clab-keys-axum/src/lib.rs"),
         ("actix_web", "clab_keys_actix", "clab-keys-actix/src/lib.rs"),
         ("tower", "clab_keys_tower", "clab-keys-tower/src/lib.rs"),
+        ("redis", "clab_keys_redis", "clab-keys-redis/src/lib.rs"),
         (
             "dangerous",
             "clab_keys_core::dangerous",
