@@ -325,6 +325,9 @@ async fn connect(feed: &PgNotifyFeed) -> Result<PgListener, sea_orm::sqlx::Error
         .acquire_timeout(Duration::from_secs(5))
         .connect_lazy_with(options);
     let mut listener = PgListener::connect_with(&pool).await?;
+    // Report a lost connection at once (the cache is bypassed before reconnecting, which may
+    // take up to the acquire timeout); the next `try_recv` reconnects and listens again.
+    listener.eager_reconnect(false);
     listener.listen(&feed.channel).await?;
     Ok(listener)
 }
@@ -382,8 +385,8 @@ async fn listen(subscription: Arc<Subscription>) {
                     }
                 }
                 Ok(None) => {
-                    // The connection was lost and sqlx has already listened again on a new one:
-                    // what was sent meanwhile is gone.
+                    // The connection was lost: what is sent until the next `try_recv` has
+                    // reconnected and listened again is gone.
                     tracing::warn!(
                         target: "clab_keys",
                         "invalidation feed lost its connection; the verification cache is bypassed until it is caught up"
