@@ -7,8 +7,11 @@ use std::fmt;
 /// A validated, de-duplicated list of scope names such as `projects:read`.
 ///
 /// Each scope is 1–64 characters of `A-Z a-z 0-9 : . _ -`; at most 32 scopes.
+///
+/// Cloning is cheap and never allocates (the names are shared), which keeps a cached
+/// verification free of allocations.
 #[derive(Clone, Default, PartialEq, Eq, Hash)]
-pub struct Scopes(Vec<Box<str>>);
+pub struct Scopes(std::sync::Arc<[Box<str>]>);
 
 /// A scope list was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -56,7 +59,11 @@ impl Scopes {
                 out.push(s.into());
             }
         }
-        Ok(Self(out))
+        Ok(if out.is_empty() {
+            Self::default()
+        } else {
+            Self(out.into())
+        })
     }
 
     /// Parses the stored, space-separated form.

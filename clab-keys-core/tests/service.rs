@@ -466,3 +466,56 @@ fn flush_does_not_wait_for_tasks_whose_runtime_stopped() {
             .expect("flush returned");
     });
 }
+
+#[tokio::test]
+async fn cache_hits_record_use_once_per_window() {
+    use clab_keys_core::{CacheConfig, LocalFeed};
+    let recording = RecordingStore::new(Arc::new(MemoryStore::new()));
+    let counts = recording.counts();
+    let clock = ManualClock::fixed();
+    let svc = KeyService::builder(recording, clab_keys_core::dangerous::sha256_hasher())
+        .clock(clock.clone())
+        .config(
+            KeyServiceConfig::default()
+                .last_used_window(Duration::seconds(60))
+                .cache(Some(CacheConfig::default().ttl(Duration::minutes(5)))),
+        )
+        .invalidation_feed(Arc::new(LocalFeed::new()))
+        .build()
+        .unwrap();
+    let t = svc
+        .create(&user(), NewKey::new("k"))
+        .await
+        .unwrap()
+        .token
+        .expose_secret()
+        .to_owned();
+    // The first verification reads the row (never used) and records the use.
+    svc.authenticate(t.as_bytes()).await.unwrap();
+    svc.flush().await;
+    assert_eq!(counts.touch.load(Ordering::SeqCst), 1);
+    // Hits within the window record nothing; at the window's edge still nothing.
+    for _ in 0..6 {
+        clock.advance(Duration::seconds(10));
+        svc.authenticate(t.as_bytes()).await.unwrap();
+    }
+    svc.flush().await;
+    assert_eq!(counts.touch.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        counts.find.load(Ordering::SeqCst),
+        1,
+        "all served from the cache"
+    );
+    // Past it, one hit records the use, the next ones do not.
+    clock.advance(Duration::seconds(1));
+    for _ in 0..3 {
+        svc.authenticate(t.as_bytes()).await.unwrap();
+    }
+    svc.flush().await;
+    assert_eq!(counts.touch.load(Ordering::SeqCst), 2);
+    let listed = svc.list(&user()).await.unwrap();
+    assert_eq!(
+        listed[0].last_used_at,
+        Some(clab_keys_core::Clock::now(&clock))
+    );
+}

@@ -19,12 +19,13 @@
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::RwLock;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Instant;
 
 use time::{Duration, OffsetDateTime};
 
 use super::VerifiedKey;
+use crate::clock::{duration_micros, unix_micros, within_window_micros};
 use crate::format::{KeyId, KeyIdHasher};
 
 /// Digests are HMAC outputs, uniformly random, and only valid keys are inserted.
@@ -75,10 +76,27 @@ impl CacheConfig {
     }
 }
 
-#[derive(Debug, Clone)]
+/// Times are microseconds since the Unix epoch ([`Clock::now_micros`](crate::Clock::now_micros)):
+/// a hit compares integers, never dates.
+#[derive(Debug)]
 struct Entry {
     key: VerifiedKey,
-    cached_at: OffsetDateTime,
+    /// When the entry stops being fresh: cached at + TTL.
+    fresh_until: i64,
+    /// When the key expires (`i64::MAX` for never).
+    expires_at: i64,
+    /// When this process last recorded a use of the key: a hit within the `last_used_at`
+    /// window skips the debounce guard entirely.
+    used_at: AtomicI64,
+}
+
+/// What the cache holds for a token.
+#[derive(Debug)]
+pub(crate) enum Cached {
+    /// A fresh verification; `use_due` when its use should be recorded (once per window).
+    Valid { key: VerifiedKey, use_due: bool },
+    /// The key was valid but has expired since.
+    Expired(VerifiedKey),
 }
 
 #[derive(Debug)]
@@ -91,14 +109,19 @@ pub(crate) struct VerificationCache {
     /// [`NEVER`] while the feed is not caught up.
     trusted_until: AtomicU64,
     epoch: Instant,
+    /// The TTL and the `last_used_at` window, in microseconds.
+    ttl: i64,
+    window: i64,
 }
 
 impl VerificationCache {
     /// A cache; `fed` when an invalidation feed delivers into it (it then starts distrusted,
     /// until the feed is caught up).
-    pub(crate) fn new(config: CacheConfig, fed: bool) -> Self {
+    pub(crate) fn new(config: CacheConfig, fed: bool, window: Duration) -> Self {
         Self {
             config,
+            ttl: duration_micros(config.ttl),
+            window: duration_micros(window),
             entries: RwLock::new(DigestMap::default()),
             generation: AtomicU64::new(0),
             trusted_until: AtomicU64::new(if fed { NEVER } else { ALWAYS }),
@@ -138,16 +161,34 @@ impl VerificationCache {
         entries.clear();
     }
 
-    /// A fresh entry for `digest`, if any. Entries past their TTL are ignored, and so is
-    /// everything while the feed is not caught up.
-    pub(crate) fn get(&self, digest: &[u8; 32], now: OffsetDateTime) -> Option<VerifiedKey> {
+    /// A fresh entry for `digest`, if any, and whether a use of it is due to be recorded
+    /// (once per `last_used_at` window per entry; the service's debounce guard decides the
+    /// rest). Entries past their TTL are ignored, and so is everything while the feed is not
+    /// caught up.
+    pub(crate) fn get(&self, digest: &[u8; 32], now: i64) -> Option<Cached> {
         if !self.trusted() {
             return None;
         }
         let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
         let entry = entries.get(digest)?;
-        (now - entry.cached_at < self.config.ttl && now >= entry.cached_at)
-            .then(|| entry.key.clone())
+        // Fresh: cached no later than now (a clock that went back trusts nothing) and less
+        // than the TTL ago.
+        if now >= entry.fresh_until || now < entry.fresh_until.saturating_sub(self.ttl) {
+            return None;
+        }
+        if now >= entry.expires_at {
+            return Some(Cached::Expired(entry.key.clone()));
+        }
+        let used = entry.used_at.load(Ordering::Relaxed);
+        let use_due = !within_window_micros(used, now, self.window)
+            && entry
+                .used_at
+                .compare_exchange(used, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok();
+        Some(Cached::Valid {
+            key: entry.key.clone(),
+            use_due,
+        })
     }
 
     /// The current generation: note it before reading the store, and pass it to
@@ -157,14 +198,17 @@ impl VerificationCache {
     }
 
     /// Caches a verification made from a store read that began at generation `seen`; dropped
-    /// when anything was evicted since, since that read may predate a revocation.
+    /// when anything was evicted since, since that read may predate a revocation. `used_at`
+    /// is the last recorded use the verification saw or made.
     pub(crate) fn insert(
         &self,
         digest: [u8; 32],
         key: VerifiedKey,
         now: OffsetDateTime,
+        used_at: OffsetDateTime,
         seen: u64,
     ) {
+        let now = unix_micros(now);
         if self.config.capacity == 0 {
             return;
         }
@@ -173,8 +217,7 @@ impl VerificationCache {
             return;
         }
         if entries.len() >= self.config.capacity {
-            let ttl = self.config.ttl;
-            entries.retain(|_, e| now - e.cached_at < ttl);
+            entries.retain(|_, e| now < e.fresh_until);
             if entries.len() >= self.config.capacity {
                 return;
             }
@@ -182,8 +225,10 @@ impl VerificationCache {
         entries.insert(
             digest,
             Entry {
+                fresh_until: now.saturating_add(self.ttl),
+                expires_at: key.expires_at.map_or(i64::MAX, unix_micros),
+                used_at: AtomicI64::new(unix_micros(used_at)),
                 key,
-                cached_at: now,
             },
         );
     }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use crate::clock::{Clock, SystemClock, within_window};
+use crate::clock::{Clock, SystemClock, from_unix_micros, within_window};
 use crate::entropy::{Entropy, OsEntropy};
 use crate::error::ConfigError;
 use crate::format::{KeyFormats, KeyId, ParseError, ParsedToken};
@@ -26,7 +26,7 @@ use crate::user::UserId;
 
 use background::{Background, TouchGuard};
 pub use cache::CacheConfig;
-use cache::{MAX_TTL_WITHOUT_FEED, VerificationCache};
+use cache::{Cached, MAX_TTL_WITHOUT_FEED, VerificationCache};
 pub use config::{KeyServiceConfig, NewKey};
 pub use errors::{AuthError, CreateError, InvalidReason, RevokeError};
 pub use feed::{FeedError, InvalidationFeed, Invalidations, LocalFeed};
@@ -142,10 +142,10 @@ impl KeyServiceBuilder {
                  configure a feed (LocalFeed when no other instance shares the store)",
             ));
         }
-        let cache = self
-            .config
-            .cache
-            .map(|c| Arc::new(VerificationCache::new(c, self.feed.is_some())));
+        let cache = self.config.cache.map(|c| {
+            let fed = self.feed.is_some();
+            Arc::new(VerificationCache::new(c, fed, self.config.last_used_window))
+        });
         if let Some(feed) = &self.feed {
             feed.subscribe(
                 cache
@@ -341,14 +341,15 @@ impl KeyService {
     pub async fn authenticate(&self, token: &[u8]) -> Result<VerifiedKey, AuthError> {
         let parsed = self.parse(token)?;
         let key_id = parsed.key_id();
-        let now = self.inner.clock.now();
+        // One clock reading; a date is built from it only when the cache cannot answer.
+        let now_micros = self.inner.clock.now_micros();
         // The digest under the current pepper: the cache key, and the stored hash of every key
         // not awaiting a re-hash, so one HMAC serves both.
         let current = self.inner.hasher.hash(parsed.expose_token());
-        if let Some(key) = self.cached(&current, now)? {
-            self.record_use(key_id, now).await;
+        if let Some(key) = self.cached(&current, now_micros).await? {
             return Ok(key);
         }
+        let now = from_unix_micros(now_micros);
         // Noted before the store read: an eviction after it voids this verification's insert.
         let generation = self
             .inner
@@ -358,9 +359,9 @@ impl KeyService {
         let record = self.look_up(key_id, &current).await?;
         let rehash = self.verify(&parsed, &current, &record, now)?;
         let key = VerifiedKey::from_record(&record);
-        self.effects(&record, current, rehash, now).await;
+        let used_at = self.effects(&record, current, rehash, now).await;
         if let (Some(cache), Some(seen)) = (&self.inner.cache, generation) {
-            cache.insert(*current.digest.as_bytes(), key.clone(), now, seen);
+            cache.insert(*current.digest.as_bytes(), key.clone(), now, used_at, seen);
         }
         Ok(key)
     }
@@ -379,24 +380,28 @@ impl KeyService {
         })
     }
 
-    /// A fresh verification of the same token from the cache, re-checked against the clock.
-    fn cached(
+    /// A fresh verification of the same token from the cache, re-checked against the clock;
+    /// its use recorded once per window.
+    async fn cached(
         &self,
         current: &StoredHash,
-        now: OffsetDateTime,
+        now: i64,
     ) -> Result<Option<VerifiedKey>, AuthError> {
-        let Some(key) = self
-            .inner
-            .cache
-            .as_ref()
-            .and_then(|c| c.get(current.digest.as_bytes(), now))
-        else {
+        let Some(cache) = &self.inner.cache else {
             return Ok(None);
         };
-        if key.expires_at.is_some_and(|e| now >= e) {
-            return Err(fail(key.key_id, Some(&key.user_id), InvalidReason::Expired));
+        match cache.get(current.digest.as_bytes(), now) {
+            None => Ok(None),
+            Some(Cached::Valid { key, use_due }) => {
+                if use_due {
+                    self.record_use(key.key_id, from_unix_micros(now)).await;
+                }
+                Ok(Some(key))
+            }
+            Some(Cached::Expired(key)) => {
+                Err(fail(key.key_id, Some(&key.user_id), InvalidReason::Expired))
+            }
         }
-        Ok(Some(key))
     }
 
     /// Step 2: the stored row of the key id. An unknown id does the compare a wrong secret
@@ -454,14 +459,15 @@ impl KeyService {
 
     /// Step 4: the writes a successful verification causes, off the critical path: the
     /// re-hash under the current pepper, and `last_used_at` when the row shows none within
-    /// the window (only then is the in-process guard, a lock, consulted).
+    /// the window (only then is the in-process guard, a lock, consulted). Returns the last
+    /// use now on record (the row's, or now), from which a cached entry counts its window.
     async fn effects(
         &self,
         record: &KeyRecord,
         current: StoredHash,
         rehash: bool,
         now: OffsetDateTime,
-    ) {
+    ) -> OffsetDateTime {
         let key_id = record.key_id;
         if rehash {
             let store = self.inner.store.clone();
@@ -476,11 +482,12 @@ impl KeyService {
                 .await;
         }
         let window = self.inner.touches.window();
-        if !record
-            .last_used_at
-            .is_some_and(|t| within_window(t, now, window))
-        {
-            self.record_use(key_id, now).await;
+        match record.last_used_at {
+            Some(t) if within_window(t, now, window) => t,
+            _ => {
+                self.record_use(key_id, now).await;
+                now
+            }
         }
     }
 
