@@ -7,12 +7,13 @@
 use std::path::Path;
 
 /// Chapter file → its module under `clab_keys::guide`.
-const CHAPTERS: [(&str, &str); 14] = [
+const CHAPTERS: [(&str, &str); 15] = [
     ("README.md", "contents"),
     ("contract.md", "contract"),
     ("axum.md", "axum"),
     ("actix-web.md", "actix_web"),
     ("seaorm.md", "sea_orm"),
+    ("openapi.md", "openapi"),
     ("token-format.md", "token_format"),
     ("security-model.md", "security_model"),
     ("migrating-sha256.md", "migrating_sha256"),

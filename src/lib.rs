@@ -122,6 +122,14 @@ pub mod guide {
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/seaorm.md"))]
     pub mod sea_orm {}
 
+    #[cfg(all(feature = "openapi", feature = "axum", feature = "actix-web"))]
+    #[cfg_attr(
+        docsrs,
+        doc(cfg(all(feature = "openapi", feature = "axum", feature = "actix-web")))
+    )]
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/openapi.md"))]
+    pub mod openapi {}
+
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/token-format.md"))]
     pub mod token_format {}
 

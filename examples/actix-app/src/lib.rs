@@ -12,6 +12,7 @@
 //! | `/api/user/api-keys` (create, list, revoke) | [`management_scope`] |
 //! | `GET /api/echo` (optional JWT or API key; no database work) | [`echo_response`] |
 //! | `GET /healthz` | [`AppState::healthz`] |
+//! | `GET /openapi.json` (the whole API, OpenAPI 3.1) | [`openapi_response`] |
 //! | `GET /`, `/settings/api-keys`, `/developers`, `/skill.md`, `/assets/…` | [`static_response`] |
 //!
 //! [`run`] serves it until Ctrl-C or SIGTERM (both graceful), waiting for pending
@@ -24,8 +25,8 @@ use actix_web::{App, HttpRequest, HttpServer, web};
 use clab_keys::MANAGEMENT_PATH;
 use clab_keys::actix_web::{CurrentUser, MaybeUser, Reply, management_scope};
 use clab_keys_example_common::{
-    ASSETS, AppState, Config, RunError, echo_response, not_found_response, shutdown_signal,
-    static_response,
+    ASSETS, AppState, Config, OPENAPI_PATH, RunError, echo_response, not_found_response,
+    openapi_response, shutdown_signal, static_response,
 };
 
 /// Where the app listens when `ADDR` is unset.
@@ -65,6 +66,7 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
         .service(web::resource("/api/security/users/me").route(web::get().to(me)))
         .service(web::resource("/api/echo").route(web::get().to(echo)))
         .service(web::resource("/healthz").route(web::get().to(healthz)))
+        .service(web::resource(OPENAPI_PATH).route(web::get().to(openapi)))
         .service(management_scope(MANAGEMENT_PATH));
     for asset in &ASSETS {
         cfg.service(web::resource(asset.path).route(web::get().to(page)));
@@ -86,6 +88,10 @@ async fn echo(MaybeUser(principal): MaybeUser) -> Reply {
 
 async fn healthz(state: web::Data<AppState>) -> Reply {
     Reply(state.healthz().await)
+}
+
+async fn openapi() -> Reply {
+    Reply(openapi_response())
 }
 
 async fn page(req: HttpRequest) -> Reply {

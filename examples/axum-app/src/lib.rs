@@ -12,6 +12,7 @@
 //! | `/api/user/api-keys` (create, list, revoke) | [`management_router`] |
 //! | `GET /api/echo` (optional JWT or API key; no database work) | [`echo_response`] |
 //! | `GET /healthz` | [`AppState::healthz`] |
+//! | `GET /openapi.json` (the whole API, OpenAPI 3.1) | [`openapi_response`] |
 //! | `GET /`, `/settings/api-keys`, `/developers`, `/skill.md`, `/assets/…` | [`static_response`] |
 //!
 //! [`run`] serves it until Ctrl-C or SIGTERM, then waits for pending `last_used_at` writes.
@@ -27,8 +28,8 @@ use axum::routing::{get, post};
 use clab_keys::axum::{CurrentUser, MaybeUser, Reply, management_router};
 use clab_keys::{CredentialRouter, MANAGEMENT_PATH};
 use clab_keys_example_common::{
-    ASSETS, AppState, Config, RunError, echo_response, not_found_response, shutdown_signal,
-    static_response,
+    ASSETS, AppState, Config, OPENAPI_PATH, RunError, echo_response, not_found_response,
+    openapi_response, shutdown_signal, static_response,
 };
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
@@ -62,6 +63,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/security/users/me", get(me))
         .route("/api/echo", get(echo))
         .route("/healthz", get(healthz))
+        .route(OPENAPI_PATH, get(openapi))
         .merge(management_router::<WebState>(MANAGEMENT_PATH));
     for asset in &ASSETS {
         router = router.route(asset.path, get(page));
@@ -116,6 +118,10 @@ async fn echo(MaybeUser(user): MaybeUser) -> Reply {
 
 async fn healthz(State(state): State<WebState>) -> Reply {
     Reply(state.0.healthz().await)
+}
+
+async fn openapi() -> Reply {
+    Reply(openapi_response())
 }
 
 async fn page(uri: Uri) -> Reply {

@@ -12,7 +12,8 @@
 //! - [`AppState`]: the key service over the SeaORM store, the credential router, and the
 //!   example-only handlers (`POST /api/auth/login`, `GET /api/security/users/me`,
 //!   `GET /healthz`) as framework-neutral [`ApiResponse`]s;
-//! - the static pages ([`pages`]): `/settings/api-keys`, `/developers`, `/skill.md`.
+//! - the static pages ([`pages`]): `/settings/api-keys`, `/developers`, `/skill.md`;
+//! - [`openapi`]: `GET /openapi.json`, the whole API as an OpenAPI 3.1 document.
 //!
 //! An app's `main`, in outline:
 //!
@@ -28,8 +29,9 @@
 //! };
 //! // Route the management endpoints with the adapter over `state.router().clone()`,
 //! // `POST /api/auth/login` to `state.login_response(body)`, `GET /api/security/users/me` to
-//! // `state.me(&principal)`, `GET /healthz` to `state.healthz()`, and every path of
-//! // `pages::ASSETS` to `pages::static_response(path)`. Bind, then:
+//! // `state.me(&principal)`, `GET /healthz` to `state.healthz()`, `GET /openapi.json` to
+//! // `openapi_response()`, and every path of `pages::ASSETS` to `pages::static_response(path)`.
+//! // Bind, then:
 //! clab_keys_example_common::print_listening("axum-app", addr);
 //! # }
 //! ```
@@ -38,6 +40,7 @@ pub mod config;
 pub mod db;
 pub mod jwt;
 pub mod login;
+pub mod openapi;
 pub mod pages;
 pub mod password;
 mod run;
@@ -50,6 +53,7 @@ pub use config::{Config, ConfigError, JwtSecret};
 pub use db::{DEMO_USERS, DatabaseError, Migrator};
 pub use jwt::{JWT_AUDIENCE, JWT_ISSUER, JWT_TTL_SECS, JwtAuth, JwtIssueError};
 pub use login::{LoginError, LoginResponse};
+pub use openapi::{OPENAPI_PATH, openapi_response};
 pub use pages::{
     ASSETS, DEVELOPERS_HTML, SETTINGS_HTML, SKILL_MD, StaticAsset, static_page, static_response,
 };

@@ -8,14 +8,20 @@
 //! [`ASSETS`] (or answer every `GET` with [`static_response`]) or the pages lose their style
 //! and behaviour.
 
+use std::sync::LazyLock;
+
 use clab_keys::ApiResponse;
 
 /// The `/` page: links to the settings page, the developer docs and `skill.md`.
 pub const INDEX_HTML: &str = include_str!("../static/index.html");
 /// The `/settings/api-keys` page: log in, create, list and revoke keys.
 pub const SETTINGS_HTML: &str = include_str!("../static/settings.html");
-/// The public `/developers` page.
+/// The template of the public `/developers` page: [`developers_page`] is the page served, with
+/// [`OPENAPI_ENDPOINTS_MARKER`] replaced by the endpoint table of `/openapi.json`.
 pub const DEVELOPERS_HTML: &str = include_str!("../static/developers.html");
+
+/// The comment in [`DEVELOPERS_HTML`] that the endpoint table replaces.
+pub const OPENAPI_ENDPOINTS_MARKER: &str = "<!-- openapi-endpoints -->";
 /// `/skill.md`: the developer guidance written for AI agents.
 pub const SKILL_MD: &str = include_str!("../static/skill.md");
 /// `/assets/site.css`: the stylesheet of every page.
@@ -82,7 +88,24 @@ pub const ASSETS: [StaticAsset; 7] = [
     },
 ];
 
-/// The static content served at `path`, if any (exact match, no trailing slash).
+/// The `/developers` page as served: [`DEVELOPERS_HTML`] with the endpoint table generated
+/// from the OpenAPI document ([`crate::openapi::endpoint_table_html`]), rendered once.
+///
+/// ```
+/// let page = clab_keys_example_common::pages::developers_page();
+/// assert!(page.contains("<table id=\"openapi-endpoints\""));
+/// assert!(page.contains("<code>DELETE /api/user/api-keys/{id}</code>"));
+/// ```
+pub fn developers_page() -> &'static str {
+    static PAGE: LazyLock<String> = LazyLock::new(|| {
+        let table = crate::openapi::endpoint_table_html(&crate::openapi::document());
+        DEVELOPERS_HTML.replacen(OPENAPI_ENDPOINTS_MARKER, &table, 1)
+    });
+    &PAGE
+}
+
+/// The static content served at `path`, if any (exact match, no trailing slash). For
+/// `/developers` its body is the template; [`static_response`] serves [`developers_page`].
 ///
 /// ```
 /// let page = clab_keys_example_common::static_page("/developers").unwrap();
@@ -114,6 +137,11 @@ pub fn static_response(path: &str) -> Option<ApiResponse> {
             .headers
             .push(("x-frame-options", "DENY".to_owned()));
     }
-    response.body = asset.body.as_bytes().to_vec();
+    let body = if asset.path == "/developers" {
+        developers_page()
+    } else {
+        asset.body
+    };
+    response.body = body.as_bytes().to_vec();
     Some(response)
 }

@@ -21,11 +21,12 @@ use crate::{DEMO, Http, Launch, Output, assert_no_secret_in, target_dir};
 const STEP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The sections `/developers` must show.
-const DEVELOPER_SECTIONS: [&str; 6] = [
+const DEVELOPER_SECTIONS: [&str; 7] = [
     "overview",
     "authentication",
     "quick-start",
     "endpoints",
+    "openapi",
     "examples",
     "headless",
 ];
@@ -298,6 +299,49 @@ async fn steps(c: Client, http: Http, base: String, driver_url: String, shots: P
     .await
     .unwrap();
     shot.take(&c, "08-developers-headless").await;
+
+    // ---- /developers shows the OpenAPI document: a link and the endpoint table. -----------
+    let section = c.find(Locator::Css("#openapi")).await.unwrap();
+    c.execute(
+        "arguments[0].scrollIntoView({ block: 'start', behavior: 'instant' });",
+        vec![serde_json::to_value(&section).unwrap()],
+    )
+    .await
+    .unwrap();
+    let link = wait_visible(&c, "#openapi-link").await;
+    let href = link.prop("href").await.unwrap().unwrap_or_default();
+    assert_eq!(href, format!("{base}/openapi.json"), "the link to the document");
+    let rows = c
+        .find_all(Locator::Css("#openapi-endpoints tbody tr"))
+        .await
+        .unwrap();
+    let mut listed = Vec::new();
+    for row in &rows {
+        listed.push(row.find(Locator::Css("td code")).await.unwrap().text().await.unwrap());
+    }
+    for endpoint in [
+        "POST /api/auth/login",
+        "GET /api/security/users/me",
+        "POST /api/user/api-keys",
+        "GET /api/user/api-keys",
+        "DELETE /api/user/api-keys/{id}",
+        "GET /healthz",
+        "GET /openapi.json",
+    ] {
+        assert!(
+            listed.iter().any(|l| l == endpoint),
+            "{endpoint} is in the endpoint table: {listed:?}"
+        );
+    }
+    shot.take(&c, "09-developers-openapi").await;
+
+    // The link opens the document itself.
+    link.click().await.unwrap();
+    let text = wait_text(&c, "body", |t| t.contains("\"openapi\"")).await;
+    let document: Value = serde_json::from_str(&text).expect("the page shows the JSON document");
+    assert_eq!(document["openapi"], "3.1.0");
+    assert!(document["paths"]["/api/user/api-keys/{id}"]["delete"].is_object());
+    shot.take(&c, "10-openapi-json").await;
     token
 }
 

@@ -11,6 +11,7 @@
 )]
 
 pub mod browser;
+pub mod openapi;
 pub mod plan;
 
 use std::io::{BufRead as _, BufReader, Read};
@@ -345,6 +346,34 @@ impl Http {
             request = request
                 .header("content-type", "application/json")
                 .body(body.to_string());
+        }
+        let response = request.send().await.expect("the request reaches the app");
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response.bytes().await.expect("a body").to_vec();
+        Response {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Sends `method path` with exactly these request headers and this body, as bytes (for
+    /// malformed headers and bodies).
+    pub async fn send_raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Response {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("a method");
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        if let Some(body) = body {
+            request = request.body(body);
         }
         let response = request.send().await.expect("the request reaches the app");
         let status = response.status().as_u16();
