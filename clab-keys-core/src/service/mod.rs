@@ -19,9 +19,7 @@ use crate::format::{KeyFormats, KeyId, ParseError, ParsedToken};
 use crate::hash::{HashCheck, KeyHasher, StoredHash, compare_with_dummy};
 use crate::scope::Scopes;
 use crate::secret::ApiKey;
-use crate::store::{
-    InsertOutcome, KeyRecord, KeyStore, RevocationReason, RevokeOutcome, StoreError,
-};
+use crate::store::{InsertOutcome, KeyRecord, KeyStore, RevocationReason, StoreError};
 use crate::user::UserId;
 
 use background::{Background, TouchGuard};
@@ -284,31 +282,8 @@ impl KeyService {
     ///
     /// [`RevokeError::NotFound`] as above; [`RevokeError::Store`] when the store fails.
     pub async fn revoke(&self, user: &UserId, key_id: &str) -> Result<(), RevokeError> {
-        let key_id = KeyId::parse(key_id).map_err(|_| RevokeError::NotFound)?;
-        let now = self.inner.clock.now();
-        let outcome = self
-            .inner
-            .store
-            .revoke(user, &key_id, now, RevocationReason::User)
-            .await?;
-        if outcome != RevokeOutcome::NotFound {
-            // Announced again when already revoked: a retry after a failed announcement.
-            self.out_of_use(&[key_id]).await?;
-        }
-        match outcome {
-            RevokeOutcome::Revoked => {
-                tracing::info!(
-                    target: "clab_keys::audit",
-                    event = "authn_token_revoked",
-                    key_id = %key_id,
-                    user_id = %user,
-                    "api key revoked"
-                );
-                Ok(())
-            }
-            RevokeOutcome::AlreadyRevoked => Ok(()),
-            RevokeOutcome::NotFound => Err(RevokeError::NotFound),
-        }
+        self.revoke_with_reason(user, key_id, RevocationReason::User)
+            .await
     }
 
     /// Takes `key_ids` out of every cache: evicts them here, then announces them on the
