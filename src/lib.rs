@@ -144,6 +144,11 @@ pub mod guide {
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/configuration.md"))]
     pub mod configuration {}
 
+    #[cfg(feature = "redis")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/redis.md"))]
+    pub mod redis {}
+
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/using-the-api.md"))]
     pub mod using_the_api {}
 
