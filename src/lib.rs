@@ -17,13 +17,14 @@
 pub use clab_keys_core::{
     ApiKey, ApiResponse, AuthError, BearerOutcome, BodyBuffer, CacheConfig, Clock, ConfigError,
     CreateError, CreatedKey, CredentialKind, CredentialRouter, DigestLengthError, Entropy,
-    EntropyError, HashCheck, HashVersion, InsertOutcome, InvalidReason, InvalidScopes,
-    InvalidUserId, JwtError, JwtIdentity, JwtVerifier, KeyDigest, KeyFormats, KeyHasher, KeyId,
-    KeyInfo, KeyPrefix, KeyRecord, KeyService, KeyServiceBuilder, KeyServiceConfig, KeyStore,
-    MANAGEMENT_PATH, MAX_BEARER_LEN, MAX_BODY_LEN, ManagementCall, MemoryStore, NewKey, OsEntropy,
-    ParseError, ParsedToken, Pepper, Principal, Realm, Rejection, RejectionKind, RevocationReason,
-    RevokeError, RevokeOutcome, ScopeName, Scopes, StoreError, StoredHash, SystemClock,
-    TokenFormat, UserId, VerifiedKey, looks_like_jwt, parse_authorization, truncate_to_micros,
+    EntropyError, FeedError, HashCheck, HashVersion, InsertOutcome, InvalidReason, InvalidScopes,
+    InvalidUserId, InvalidationFeed, Invalidations, JwtError, JwtIdentity, JwtVerifier, KeyDigest,
+    KeyFormats, KeyHasher, KeyId, KeyInfo, KeyPrefix, KeyRecord, KeyService, KeyServiceBuilder,
+    KeyServiceConfig, KeyStore, LocalFeed, MANAGEMENT_PATH, MAX_BEARER_LEN, MAX_BODY_LEN,
+    ManagementCall, MemoryStore, NewKey, OsEntropy, ParseError, ParsedToken, Pepper, Principal,
+    Realm, Rejection, RejectionKind, RevocationReason, RevokeError, RevokeOutcome, ScopeName,
+    Scopes, StoreError, StoredHash, SystemClock, TokenFormat, UserId, VerifiedKey, looks_like_jwt,
+    parse_authorization, truncate_to_micros,
 };
 
 // The management endpoints as an OpenAPI 3.1 document, to merge into an application's own.
