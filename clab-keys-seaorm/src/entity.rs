@@ -16,9 +16,12 @@
 //! | `scopes` | `text` | space-separated |
 //! | `created_at` | timestamp, UTC, µs | |
 //! | `expires_at`, `last_used_at`, `revoked_at` | timestamp, UTC, µs, null | |
+//! | `revocation_reason` | `varchar(16)`, null | `user`, `rotated`, `leaked`, `owner` or `admin` (second migration) |
+//! | `replaced_by` | `varchar(8)`, null | the key id of the key that replaced this one (second migration) |
 //!
-//! Indexes: the primary key on `key_id`, and `clab_api_keys_user_created` on
-//! `(user_id, created_at)` for listing.
+//! Indexes: the primary key on `key_id`, `clab_api_keys_user_created` on
+//! `(user_id, created_at)` for listing, and (second migration) `clab_api_keys_expires_at` and,
+//! on PostgreSQL and SQLite, the partial `clab_api_keys_revoked_at` for pruning.
 //!
 //! # Generated items
 //!
@@ -92,6 +95,11 @@ pub struct Model {
     pub last_used_at: Option<TimeDateTimeWithTimeZone>,
     /// When the key was revoked (UTC).
     pub revoked_at: Option<TimeDateTimeWithTimeZone>,
+    /// Why the key was revoked (`user`, `rotated`, `leaked`, `owner`, `admin`); null while it is
+    /// not, and for keys revoked before the second migration.
+    pub revocation_reason: Option<String>,
+    /// The key id of the key that replaced this one, if it was rotated.
+    pub replaced_by: Option<String>,
 }
 
 /// The table has no relations: `user_id` is the app's opaque id, not a foreign key (an app may
@@ -115,6 +123,8 @@ impl fmt::Debug for Model {
             .field("expires_at", &self.expires_at)
             .field("last_used_at", &self.last_used_at)
             .field("revoked_at", &self.revoked_at)
+            .field("revocation_reason", &self.revocation_reason)
+            .field("replaced_by", &self.replaced_by)
             .finish()
     }
 }

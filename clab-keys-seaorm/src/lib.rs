@@ -45,6 +45,13 @@
 //! documents the lock each backend uses and why. `last_used_at` is written with one
 //! conditional `UPDATE`, so several app instances write it at most once per window.
 //!
+//! # Invalidation feeds
+//!
+//! With the verification cache on, [`ChangeLogFeed`] (any backend; a poll of
+//! `clab_api_key_changes`) or `PgNotifyFeed` (feature `pg-notify`; PostgreSQL
+//! `LISTEN/NOTIFY`) carries every revocation to the other instances that share the database,
+//! within the bound each documents.
+//!
 //! # What is stored
 //!
 //! The key id, the prefix, the owner's id, the name, scopes, timestamps, and the digest of the
@@ -54,9 +61,16 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod entity;
+mod feed;
+mod lifecycle;
 mod limit;
 pub mod migration;
 mod row;
 mod store;
 
 pub use store::SeaOrmStore;
+
+pub use feed::ChangeLogFeed;
+#[cfg(feature = "pg-notify")]
+#[cfg_attr(docsrs, doc(cfg(feature = "pg-notify")))]
+pub use feed::PgNotifyFeed;

@@ -158,6 +158,8 @@ fn insert_statement(backend: DbBackend, r: &KeyRecord) -> Result<InsertStatement
             Column::ExpiresAt,
             Column::LastUsedAt,
             Column::RevokedAt,
+            Column::RevocationReason,
+            Column::ReplacedBy,
         ])
         .values([
             r.key_id.as_str().into(),
@@ -171,6 +173,8 @@ fn insert_statement(backend: DbBackend, r: &KeyRecord) -> Result<InsertStatement
             optional_timestamp(backend, r.expires_at)?.into(),
             optional_timestamp(backend, r.last_used_at)?.into(),
             optional_timestamp(backend, r.revoked_at)?.into(),
+            r.revocation_reason.map(|x| x.as_str().to_owned()).into(),
+            r.replaced_by.map(|id| id.as_str().to_owned()).into(),
         ])
         .map_err(|e| StoreError::new("building the key insert failed", e))?;
     Ok(insert)

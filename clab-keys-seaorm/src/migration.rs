@@ -43,13 +43,32 @@
 //! - **SQLite**: timestamps as text (fixed-width RFC 3339, written by the store).
 //!
 //! `down()` drops what `up()` created (the keys are lost).
+//!
+//! # Later migrations
+//!
+//! Each later migration changes the table in place, keeping its rows; [`migrations()`] lists
+//! them all in order, so an app's `Migrator` (or [`Migrator`]) upgrades a database made by an
+//! earlier version when it runs:
+//!
+//! 1. [`CreateApiKeys`] (`m20260101_000001_clab_keys_create_api_keys`): the table above;
+//! 2. [`AddRevocationDetails`] (`m20260601_000002_clab_keys_revocation_details`):
+//!    `revocation_reason` and `replaced_by`, and the indexes on `revoked_at` and `expires_at`;
+//! 3. [`CreateChangeLog`] (`m20260615_000003_clab_keys_change_log`): `clab_api_key_changes`, the
+//!    change log of [`ChangeLogFeed`](crate::ChangeLogFeed) (empty unless that feed is used).
+
+mod change_log;
+mod revocation_details;
 
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use sea_orm_migration::prelude::*;
 
+pub(crate) use change_log::CHANGES_TABLE;
+pub use change_log::CreateChangeLog;
+pub use revocation_details::AddRevocationDetails;
+
 /// The table the store uses as a per-user lock on MySQL/MariaDB.
 pub(crate) const OWNERS_TABLE: &str = "clab_api_key_owners";
-const KEYS_TABLE: &str = "clab_api_keys";
+pub(crate) const KEYS_TABLE: &str = "clab_api_keys";
 const USER_CREATED_INDEX: &str = "clab_api_keys_user_created";
 
 /// Creates `clab_api_keys` (and, on MySQL/MariaDB, `clab_api_key_owners`).
@@ -177,7 +196,12 @@ async fn no_pad_binary_collation(manager: &SchemaManager<'_>) -> Result<String, 
 
 /// The migrations of this crate, in order, for an app's own `Migrator::migrations()`.
 pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(CreateApiKeys)]
+    vec![
+        // In order; append new migrations at the end, one per line.
+        Box::new(CreateApiKeys),
+        Box::new(AddRevocationDetails),
+        Box::new(CreateChangeLog),
+    ]
 }
 
 /// A standalone migrator with its own history table, `clab_keys_migrations`.

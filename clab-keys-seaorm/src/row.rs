@@ -1,7 +1,9 @@
 //! Converting between [`KeyRecord`] and the `clab_api_keys` row, and the few per-backend
 //! details of how values are bound.
 
-use clab_keys_core::{HashVersion, KeyDigest, KeyId, KeyRecord, Scopes, StoreError, UserId};
+use clab_keys_core::{
+    HashVersion, KeyDigest, KeyId, KeyRecord, RevocationReason, Scopes, StoreError, UserId,
+};
 use sea_orm::{DbBackend, DbErr, SqlErr, Value};
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
@@ -64,22 +66,40 @@ pub(crate) fn to_record(row: entity::Model) -> Result<KeyRecord, StoreError> {
         .map_err(|_| StoreError::msg("stored key digest is not 32 bytes"))?;
     let scopes = Scopes::from_storage(&row.scopes)
         .map_err(|_| StoreError::msg("stored scopes are malformed"))?;
+    let revocation_reason = row
+        .revocation_reason
+        .as_deref()
+        .map(|r| {
+            RevocationReason::parse(r)
+                .ok_or_else(|| StoreError::msg("stored revocation reason is unknown"))
+        })
+        .transpose()?;
+    let replaced_by = row
+        .replaced_by
+        .as_deref()
+        .map(|id| {
+            KeyId::parse(id).map_err(|_| StoreError::msg("stored replacement key id is malformed"))
+        })
+        .transpose()?;
     let utc = |t: OffsetDateTime| t.to_offset(UtcOffset::UTC);
-    Ok(KeyRecord {
+    let mut record = KeyRecord::new(
         key_id,
-        prefix: row.prefix,
+        row.prefix,
         user_id,
-        name: row.name,
-        hash: clab_keys_core::StoredHash {
+        row.name,
+        clab_keys_core::StoredHash {
             version: HashVersion::from_u16(version),
             digest,
         },
         scopes,
-        created_at: utc(row.created_at),
-        expires_at: row.expires_at.map(utc),
-        last_used_at: row.last_used_at.map(utc),
-        revoked_at: row.revoked_at.map(utc),
-    })
+        utc(row.created_at),
+    );
+    record.expires_at = row.expires_at.map(utc);
+    record.last_used_at = row.last_used_at.map(utc);
+    record.revoked_at = row.revoked_at.map(utc);
+    record.revocation_reason = revocation_reason;
+    record.replaced_by = replaced_by;
+    Ok(record)
 }
 
 /// Wraps a database error, keeping it as the source.

@@ -1,7 +1,8 @@
 //! [`SeaOrmStore`]: the [`KeyStore`] over a SeaORM connection.
 
 use clab_keys_core::{
-    InsertOutcome, KeyId, KeyRecord, KeyStore, RevokeOutcome, StoreError, StoredHash, UserId,
+    HashVersion, InsertOutcome, KeyId, KeyRecord, KeyStore, RevocationReason, RevokeOutcome,
+    StoreError, StoredHash, UserId,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -12,8 +13,8 @@ use sea_orm::{
 use time::OffsetDateTime;
 
 use crate::entity::{Column, Entity, Model};
-use crate::limit;
 use crate::row::{db_error, hash_version, timestamp, to_record};
+use crate::{lifecycle, limit};
 
 /// A [`KeyStore`] in the `clab_api_keys` table, over a SeaORM [`DatabaseConnection`] to
 /// SQLite, PostgreSQL or MySQL/MariaDB (the backend is read from the connection).
@@ -141,6 +142,7 @@ impl KeyStore for SeaOrmStore {
         user_id: &UserId,
         key_id: &KeyId,
         at: OffsetDateTime,
+        reason: RevocationReason,
     ) -> Result<RevokeOutcome, StoreError> {
         let backend = self.backend()?;
         let owned = Condition::all()
@@ -148,6 +150,7 @@ impl KeyStore for SeaOrmStore {
             .add(Column::UserId.eq(user_id.as_str()));
         let revoked = Entity::update_many()
             .col_expr(Column::RevokedAt, Expr::val(timestamp(backend, at)?))
+            .col_expr(Column::RevocationReason, Expr::val(reason.as_str()))
             .filter(owned.clone())
             .filter(Column::RevokedAt.is_null())
             .exec(&self.db)
@@ -170,6 +173,26 @@ impl KeyStore for SeaOrmStore {
             Some(_) => RevokeOutcome::AlreadyRevoked,
             None => RevokeOutcome::NotFound,
         })
+    }
+
+    async fn revoke_all(
+        &self,
+        user_id: &UserId,
+        at: OffsetDateTime,
+        reason: RevocationReason,
+    ) -> Result<Vec<KeyId>, StoreError> {
+        lifecycle::revoke_all(&self.db, self.backend()?, user_id, at, reason).await
+    }
+
+    async fn prune(&self, cutoff: OffsetDateTime, batch: u32) -> Result<u64, StoreError> {
+        lifecycle::prune(&self.db, self.backend()?, cutoff, batch).await
+    }
+
+    async fn hash_version_counts(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Vec<(HashVersion, u64)>, StoreError> {
+        lifecycle::hash_version_counts(&self.db, now, self.backend()?).await
     }
 
     async fn touch(

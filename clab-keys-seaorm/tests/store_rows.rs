@@ -8,7 +8,8 @@
 mod common;
 
 use clab_keys_core::{
-    AuthError, InsertOutcome, KeyId, KeyService, KeyStore as _, NewKey, RevokeOutcome, UserId,
+    AuthError, InsertOutcome, KeyId, KeyService, KeyStore as _, NewKey, RevocationReason,
+    RevokeOutcome, UserId,
 };
 use clab_keys_seaorm::SeaOrmStore;
 use clab_keys_seaorm::entity::{Column, Entity};
@@ -70,7 +71,10 @@ async fn ids_match_byte_for_byte() {
             assert_eq!(&found.user_id, user, "{backend}: find is case-sensitive");
         }
         assert_eq!(
-            store.revoke(&users[2], &id("abcdefgh"), now).await.unwrap(),
+            store
+                .revoke(&users[2], &id("abcdefgh"), now, RevocationReason::User)
+                .await
+                .unwrap(),
             RevokeOutcome::NotFound,
             "{backend}: `alice ` is not `alice`"
         );

@@ -874,6 +874,11 @@ pub async fn concurrent_revoke_all_creates_and_revokes_report_each_key_once(
     let now = time::macros::datetime!(2026-01-01 00:00:00 UTC);
     let u = user(130);
     for round in 0..3 {
+        // Room for the existing keys: whatever the previous round left active goes.
+        ok(
+            store.revoke_all(&u, now, RevocationReason::Admin).await,
+            "revoke_all",
+        );
         let revoked_before: BTreeSet<KeyId> = ok(store.list(&u).await, "list")
             .iter()
             .filter(|k| k.revoked_at.is_some())
@@ -884,7 +889,10 @@ pub async fn concurrent_revoke_all_creates_and_revokes_report_each_key_once(
             .collect();
         for id in &existing {
             let r = record(id.as_str(), &u, now);
-            ok(store.insert_within_limit(&r, 10, now).await, "insert");
+            assert_eq!(
+                ok(store.insert_within_limit(&r, 10, now).await, "insert"),
+                InsertOutcome::Inserted
+            );
         }
         let mut creates = Vec::new();
         for i in 0..20 {
@@ -915,7 +923,7 @@ pub async fn concurrent_revoke_all_creates_and_revokes_report_each_key_once(
         for t in sweeps {
             match t.await {
                 Ok(Ok(ids)) => reported.extend(ids),
-                Ok(Err(e)) => panic!("revoke_all failed: {e}"),
+                Ok(Err(e)) => panic!("revoke_all failed: {e:?}"),
                 Err(e) => panic!("task failed: {e}"),
             }
         }
@@ -923,7 +931,7 @@ pub async fn concurrent_revoke_all_creates_and_revokes_report_each_key_once(
             match t.await {
                 Ok((id, Ok(RevokeOutcome::Revoked))) => reported.push(id),
                 Ok((_, Ok(_))) => {}
-                Ok((_, Err(e))) => panic!("revoke failed: {e}"),
+                Ok((_, Err(e))) => panic!("revoke failed: {e:?}"),
                 Err(e) => panic!("task failed: {e}"),
             }
         }

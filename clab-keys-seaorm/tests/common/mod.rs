@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clab_keys_core::{
-    InsertOutcome, KeyId, KeyRecord, KeyStore, RevokeOutcome, StoreError, StoredHash, UserId,
+    HashVersion, InsertOutcome, KeyId, KeyRecord, KeyStore, RevocationReason, RevokeOutcome,
+    StoreError, StoredHash, UserId,
 };
 use clab_keys_seaorm::SeaOrmStore;
 use clab_keys_seaorm::migration::Migrator;
@@ -210,8 +211,26 @@ impl KeyStore for TestStore {
         user_id: &UserId,
         key_id: &KeyId,
         at: OffsetDateTime,
+        reason: RevocationReason,
     ) -> Result<RevokeOutcome, StoreError> {
-        self.store.revoke(user_id, key_id, at).await
+        self.store.revoke(user_id, key_id, at, reason).await
+    }
+    async fn revoke_all(
+        &self,
+        user_id: &UserId,
+        at: OffsetDateTime,
+        reason: RevocationReason,
+    ) -> Result<Vec<KeyId>, StoreError> {
+        self.store.revoke_all(user_id, at, reason).await
+    }
+    async fn prune(&self, cutoff: OffsetDateTime, batch: u32) -> Result<u64, StoreError> {
+        self.store.prune(cutoff, batch).await
+    }
+    async fn hash_version_counts(
+        &self,
+        now: OffsetDateTime,
+    ) -> Result<Vec<(HashVersion, u64)>, StoreError> {
+        self.store.hash_version_counts(now).await
     }
     async fn touch(
         &self,
@@ -233,21 +252,18 @@ impl KeyStore for TestStore {
 
 /// A record with the given id and owner, created at `at`, with a fixed digest.
 pub fn record(key_id: &str, user_id: &UserId, at: OffsetDateTime) -> KeyRecord {
-    KeyRecord {
-        key_id: KeyId::parse(key_id).expect("test key id"),
-        prefix: "clab_user_".to_owned(),
-        user_id: user_id.clone(),
-        name: "test".to_owned(),
-        hash: StoredHash {
-            version: clab_keys_core::HashVersion::SHA256,
+    KeyRecord::new(
+        KeyId::parse(key_id).expect("test key id"),
+        "clab_user_",
+        user_id.clone(),
+        "test",
+        StoredHash {
+            version: HashVersion::SHA256,
             digest: clab_keys_core::KeyDigest::from_bytes([7; 32]),
         },
-        scopes: clab_keys_core::Scopes::default(),
-        created_at: at,
-        expires_at: None,
-        last_used_at: None,
-        revoked_at: None,
-    }
+        clab_keys_core::Scopes::default(),
+        at,
+    )
 }
 
 /// The name of a backend, for assertion messages.
