@@ -231,7 +231,7 @@ async fn create_key(router: &CredentialRouter, principal: &Principal, body: &[u8
         Err(CreateError::InvalidName) => ApiResponse::error(
             400,
             "invalid_name",
-            "name must be 1-100 characters without control characters",
+            "name must be 1-100 characters, with a visible one and no control, invisible or direction-changing character",
         ),
         Err(CreateError::InvalidExpiry) => invalid_expiry(),
         Err(CreateError::InvalidScopes) => ApiResponse::error(

@@ -195,7 +195,7 @@ fn create_key() -> Operation {
                 ),
                 (
                     "invalid_name",
-                    "name must be 1-100 characters without control characters",
+                    "name must be 1-100 characters, with a visible one and no control, invisible or direction-changing character",
                 ),
                 (
                     "invalid_expiry",

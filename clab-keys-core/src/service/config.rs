@@ -108,17 +108,90 @@ impl KeyServiceConfig {
     }
 }
 
-/// Longest key name, in characters, after trimming.
+/// Longest key name, in characters, after trimming and normalisation.
 const MAX_NAME_CHARS: usize = 100;
 
-/// Trims a name and checks it is 1–100 characters without control characters.
+/// Checks and normalises a key name (contract §4): trimmed, NFC-normalised, 1–100 characters,
+/// at least one visible character (a letter, digit, punctuation or symbol), and none that is
+/// invisible or changes how the text around it is displayed: controls (Cc), format characters
+/// (Cf, such as U+202E RIGHT-TO-LEFT OVERRIDE and the zero-width characters), line and
+/// paragraph separators (Zl, Zp), private-use, surrogate and unassigned code points. A name
+/// shown in a list can therefore not pretend to be another.
 pub(crate) fn validate_name(name: &str) -> Result<String, CreateError> {
-    let name = name.trim();
-    let chars = name.chars().count();
-    if chars == 0 || chars > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_properties::UnicodeGeneralCategory;
+    use unicode_properties::{GeneralCategory as G, GeneralCategoryGroup as Group};
+
+    let name: String = name.trim().nfc().collect();
+    let mut chars = 0_usize;
+    let mut visible = false;
+    for c in name.chars() {
+        chars += 1;
+        match c.general_category() {
+            G::Control
+            | G::Format
+            | G::LineSeparator
+            | G::ParagraphSeparator
+            | G::PrivateUse
+            | G::Surrogate
+            | G::Unassigned => return Err(CreateError::InvalidName),
+            _ => {}
+        }
+        visible |= matches!(
+            c.general_category_group(),
+            Group::Letter | Group::Number | Group::Punctuation | Group::Symbol
+        );
+    }
+    if chars == 0 || chars > MAX_NAME_CHARS || !visible {
         return Err(CreateError::InvalidName);
     }
-    Ok(name.to_owned())
+    Ok(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_name;
+
+    #[test]
+    fn names_are_trimmed_and_nfc_normalised() {
+        assert_eq!(validate_name("  CI runner ").unwrap(), "CI runner");
+        // "e" + COMBINING ACUTE ACCENT becomes U+00E9.
+        assert_eq!(validate_name("cafe\u{301}").unwrap(), "caf\u{e9}");
+        assert_eq!(validate_name("Schlüssel 🔑").unwrap(), "Schlüssel 🔑");
+        assert_eq!(validate_name("鍵").unwrap(), "鍵");
+    }
+
+    #[test]
+    fn invisible_and_direction_changing_characters_are_refused() {
+        for bad in [
+            "",
+            "   ",
+            "evil\u{202e}gpj.exe", // RIGHT-TO-LEFT OVERRIDE (Cf)
+            "a\u{200b}b",          // ZERO WIDTH SPACE (Cf)
+            "a\u{200d}b",          // ZERO WIDTH JOINER (Cf)
+            "a\u{2066}b",          // LEFT-TO-RIGHT ISOLATE (Cf)
+            "\u{feff}key",         // BYTE ORDER MARK (Cf)
+            "line\u{2028}break",   // LINE SEPARATOR (Zl)
+            "para\u{2029}graph",   // PARAGRAPH SEPARATOR (Zp)
+            "tab\there",           // control (Cc)
+            "nul\u{0}",            // control (Cc)
+            "\u{e000}private",     // private use (Co)
+            "\u{301}\u{301}",      // combining marks only: nothing visible
+            "\u{3000}\u{a0}",      // only spaces
+        ] {
+            assert!(validate_name(bad).is_err(), "accepted {bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_length_counts_characters_after_normalisation() {
+        assert!(validate_name(&"é".repeat(100)).is_ok());
+        assert!(
+            validate_name(&"e\u{301}".repeat(100)).is_ok(),
+            "100 after NFC"
+        );
+        assert!(validate_name(&"é".repeat(101)).is_err());
+    }
 }
 
 /// What to create: a name, an optional expiry, optional scopes.
@@ -134,7 +207,8 @@ pub(crate) fn validate_name(name: &str) -> Result<String, CreateError> {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct NewKey {
-    /// The name (trimmed; 1–100 characters, no control characters).
+    /// The name: trimmed and NFC-normalised, 1–100 characters, at least one visible, none
+    /// invisible or direction-changing (contract §4).
     pub name: String,
     /// An absolute expiry; must be in the future.
     pub expires_at: Option<OffsetDateTime>,

@@ -8,8 +8,11 @@ use crate::store::StoreError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CreateError {
-    /// The name is empty, longer than 100 characters or contains control characters.
-    #[error("name must be 1-100 characters without control characters")]
+    /// The name is empty, longer than 100 characters, has nothing visible, or contains an
+    /// invisible or direction-changing character (contract §4).
+    #[error(
+        "name must be 1-100 characters, with a visible one and no control, invisible or direction-changing character"
+    )]
     InvalidName,
     /// The expiry is not in the future, exceeds the maximum lifetime, or both an absolute
     /// and a relative expiry were given.

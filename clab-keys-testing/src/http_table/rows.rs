@@ -714,6 +714,46 @@ pub fn rows() -> Vec<Row> {
         )
         .body(r#"{"name":"a\u0007b"}"#),
         row(
+            "create_with_right_to_left_override_is_400",
+            "POST",
+            KEYS,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_name"),
+        )
+        .body(r#"{"name":"evil\u202egpj.exe"}"#),
+        row(
+            "create_with_zero_width_space_is_400",
+            "POST",
+            KEYS,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_name"),
+        )
+        .body(r#"{"name":"a\u200bb"}"#),
+        row(
+            "create_with_line_separator_is_400",
+            "POST",
+            KEYS,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_name"),
+        )
+        .body(r#"{"name":"a\u2028b"}"#),
+        row(
+            "create_with_nothing_visible_is_400",
+            "POST",
+            KEYS,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_name"),
+        )
+        .body(r#"{"name":"\u0301\u3000"}"#),
+        row(
             "create_with_zero_days_is_400",
             "POST",
             KEYS,
