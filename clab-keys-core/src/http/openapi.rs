@@ -155,7 +155,7 @@ fn components() -> utoipa::openapi::Components {
 fn create_key() -> Operation {
     operation(
         "createApiKey",
-        "Create an API key",
+        "Create an API key (session JWT only)",
         "Creates a key for the caller, who must use a session JWT (an API key gets `403`). The \
          token is in this answer only: it is stored as a keyed hash and never shown again. \
          Checks run in this order: credential, session, body size, JSON shape, \
@@ -265,7 +265,7 @@ fn list_keys() -> Operation {
 fn revoke_key() -> Operation {
     operation(
         "revokeApiKey",
-        "Revoke an API key",
+        "Revoke an API key (session JWT only)",
         "Revokes one of the caller's keys (soft: it stays in the list with `revoked_at`). \
          Needs a session JWT. Revoking a key that is already revoked succeeds again.",
     )
