@@ -56,12 +56,7 @@ pub fn openapi_response() -> ApiResponse {
 /// path, in the order of the document's tags: what `/developers` shows. Plain HTML, nothing
 /// for the Content-Security-Policy to block.
 pub fn endpoint_table_html(doc: &utoipa::openapi::OpenApi) -> String {
-    let tags: Vec<&str> = doc
-        .tags
-        .iter()
-        .flatten()
-        .map(|t| t.name.as_str())
-        .collect();
+    let tags: Vec<&str> = doc.tags.iter().flatten().map(|t| t.name.as_str()).collect();
     let mut rows: Vec<(usize, &str, &str, &Operation)> = Vec::new();
     for (path, item) in &doc.paths.paths {
         for (method, operation) in [
@@ -126,7 +121,10 @@ fn credential(operation: &Operation) -> &'static str {
             let optional = serde_json::to_value(requirements)
                 .ok()
                 .and_then(|v| v.as_array().cloned())
-                .is_some_and(|all| all.iter().any(|r| r.as_object().is_some_and(|o| o.is_empty())));
+                .is_some_and(|all| {
+                    all.iter()
+                        .any(|r| r.as_object().is_some_and(|o| o.is_empty()))
+                });
             if optional {
                 "optional bearer token"
             } else {
@@ -467,6 +465,9 @@ mod tests {
 
     #[test]
     fn escape_covers_markup() {
-        assert_eq!(escape("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&#39;"
+        );
     }
 }

@@ -310,14 +310,25 @@ async fn steps(c: Client, http: Http, base: String, driver_url: String, shots: P
     .unwrap();
     let link = wait_visible(&c, "#openapi-link").await;
     let href = link.prop("href").await.unwrap().unwrap_or_default();
-    assert_eq!(href, format!("{base}/openapi.json"), "the link to the document");
+    assert_eq!(
+        href,
+        format!("{base}/openapi.json"),
+        "the link to the document"
+    );
     let rows = c
         .find_all(Locator::Css("#openapi-endpoints tbody tr"))
         .await
         .unwrap();
     let mut listed = Vec::new();
     for row in &rows {
-        listed.push(row.find(Locator::Css("td code")).await.unwrap().text().await.unwrap());
+        listed.push(
+            row.find(Locator::Css("td code"))
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap(),
+        );
     }
     for endpoint in [
         "POST /api/auth/login",

@@ -268,8 +268,13 @@ pub async fn check(bin: &str, app: &str) {
         403,
     ))
     .await;
-    r.send(create("create, empty name", bearer(&jwt), json!({ "name": " " }), 400))
-        .await;
+    r.send(create(
+        "create, empty name",
+        bearer(&jwt),
+        json!({ "name": " " }),
+        400,
+    ))
+    .await;
     r.send(create(
         "create, unknown field",
         bearer(&jwt),
@@ -298,15 +303,27 @@ pub async fn check(bin: &str, app: &str) {
         status,
         ..Call::default()
     };
-    r.send(revoke("revoke with the key itself", &key_id, bearer(&token), 403))
-        .await;
+    r.send(revoke(
+        "revoke with the key itself",
+        &key_id,
+        bearer(&token),
+        403,
+    ))
+    .await;
     r.send(revoke("revoke", &key_id, bearer(&jwt), 204)).await;
-    r.send(revoke("revoke again", &key_id, bearer(&jwt), 204)).await;
-    r.send(revoke("revoke an unknown key", "Unknown1", bearer(&jwt), 404))
+    r.send(revoke("revoke again", &key_id, bearer(&jwt), 204))
         .await;
+    r.send(revoke(
+        "revoke an unknown key",
+        "Unknown1",
+        bearer(&jwt),
+        404,
+    ))
+    .await;
     r.send(revoke("revoke, no credential", &key_id, None, 401))
         .await;
-    r.send(me("who am I, revoked key", bearer(&token), 401)).await;
+    r.send(me("who am I, revoked key", bearer(&token), 401))
+        .await;
     r.send(list("list with a revoked key listed", bearer(&jwt), 200))
         .await;
 
@@ -393,7 +410,13 @@ fn validate(app: &str, document: &[u8], exchanges: &[Value]) {
         .arg(&document_path)
         .arg(&exchanges_path)
         .output()
-        .unwrap_or_else(|e| panic!("run {} {}: {e}", Path::new(&python).display(), script.display()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "run {} {}: {e}",
+                Path::new(&python).display(),
+                script.display()
+            )
+        });
     let mut stderr = std::io::stderr();
     let _ = stderr.write_all(&output.stdout);
     let _ = stderr.write_all(&output.stderr);
