@@ -42,10 +42,7 @@ enum End {
     Closed,
     /// The subscription was lost (or never made); `was_caught_up` when it had vouched for the
     /// cache at least once.
-    Lost {
-        reason: String,
-        was_caught_up: bool,
-    },
+    Lost { reason: String, was_caught_up: bool },
 }
 
 /// Runs until the service behind `sink` is dropped: subscribes, reconnects after a loss (the

@@ -75,10 +75,7 @@ async fn new_key(elsewhere: &KeyService, name: &str) -> (KeyId, String) {
         .create(&UserId::from(1_i64), NewKey::new(name))
         .await
         .unwrap();
-    (
-        created.key.key_id,
-        created.token.expose_secret().to_owned(),
-    )
+    (created.key.key_id, created.token.expose_secret().to_owned())
 }
 
 async fn revoke_unannounced(elsewhere: &KeyService, key_id: &KeyId) {
@@ -146,7 +143,12 @@ async fn a_key_revoked_on_one_instance_is_refused_by_every_other_within_the_boun
     let store: Arc<dyn KeyStore> = Arc::new(MemoryStore::new());
     let elsewhere = unannounced(store.clone());
     let nodes: Vec<_> = (0..3)
-        .map(|_| instance(store.clone(), RedisFeed::new(&url).unwrap().channel(&channel)))
+        .map(|_| {
+            instance(
+                store.clone(),
+                RedisFeed::new(&url).unwrap().channel(&channel),
+            )
+        })
         .collect();
     for node in &nodes {
         let took = wait_until_caught_up(node, &elsewhere).await;
