@@ -52,7 +52,8 @@
 //!
 //! 1. [`CreateApiKeys`] (`m20260101_000001_clab_keys_create_api_keys`): the table above;
 //! 2. [`AddRevocationDetails`] (`m20260601_000002_clab_keys_revocation_details`):
-//!    `revocation_reason` and `replaced_by`, and the indexes on `revoked_at` and `expires_at`;
+//!    `revocation_reason` and `replaced_by`, an index on `expires_at` and, on PostgreSQL and
+//!    SQLite, a partial index on `revoked_at`;
 //! 3. [`CreateChangeLog`] (`m20260615_000003_clab_keys_change_log`): `clab_api_key_changes`, the
 //!    change log of [`ChangeLogFeed`](crate::ChangeLogFeed) (empty unless that feed is used).
 

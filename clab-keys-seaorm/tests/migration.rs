@@ -119,18 +119,29 @@ async fn embedded_migration_runs_in_the_apps_migrator() {
             .iter()
             .map(|m| m.name().to_owned())
             .collect();
+        let ours: Vec<String> = migration::migrations()
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
         assert_eq!(
-            applied,
+            applied[..2],
             [
                 "m20250101_000001_create_widgets",
                 "m20260101_000001_clab_keys_create_api_keys"
             ],
             "{backend}: recorded under its fixed name in the app's history"
         );
+        assert_eq!(applied[1..], ours, "{backend}: every later one after it");
+        assert_eq!(ours[1], "m20260601_000002_clab_keys_revocation_details");
         store_works(&SeaOrmStore::new(db.clone()), "embedd01").await;
 
         // Roll back only ours, then everything, then up again.
-        AppMigrator::down(db, Some(1)).await.unwrap();
+        AppMigrator::down(
+            db,
+            Some(<u32 as std::convert::TryFrom<usize>>::try_from(ours.len()).unwrap()),
+        )
+        .await
+        .unwrap();
         assert!(!has_table(db, "clab_api_keys").await, "{backend}");
         assert!(has_table(db, "widgets").await, "{backend}");
         AppMigrator::down(db, None).await.unwrap();
