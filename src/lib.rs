@@ -21,7 +21,7 @@ pub use clab_keys_core::{
     InvalidUserId, InvalidationFeed, Invalidations, JwtError, JwtIdentity, JwtVerifier, KeyDigest,
     KeyFormats, KeyHasher, KeyId, KeyInfo, KeyPrefix, KeyRecord, KeyService, KeyServiceBuilder,
     KeyServiceConfig, KeyStore, LocalFeed, MANAGEMENT_PATH, MAX_BEARER_LEN, MAX_BODY_LEN,
-    ManagementCall, MemoryStore, NewKey, OsEntropy, ParseError, ParsedToken, Pepper, Principal,
+    ManagementCall, MemoryStore, NewKey, OsEntropy, OwnerCheck, ParseError, ParsedToken, Pepper, Principal,
     Realm, Rejection, RejectionKind, RevocationReason, RevokeError, RevokeOutcome, ScopeName,
     Scopes, StoreError, StoredHash, SystemClock, TokenFormat, UserId, VerifiedKey, looks_like_jwt,
     parse_authorization, truncate_to_micros,

@@ -64,7 +64,7 @@ pub use secret::{ApiKey, Pepper};
 pub use service::{
     AuthError, CacheConfig, CreateError, CreatedKey, FeedError, InvalidReason, InvalidationFeed,
     Invalidations, KeyInfo, KeyService, KeyServiceBuilder, KeyServiceConfig, LocalFeed, NewKey,
-    RevokeError, VerifiedKey,
+    OwnerCheck, RevokeError, VerifiedKey,
 };
 pub use store::{
     InsertOutcome, KeyRecord, KeyStore, MemoryStore, RevocationReason, RevokeOutcome, StoreError,

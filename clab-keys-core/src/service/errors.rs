@@ -80,11 +80,14 @@ pub enum InvalidReason {
     Expired,
     /// The stored hash was made with a pepper that is no longer configured.
     UnknownHashVersion,
+    /// The application's owner check says the key's owner may no longer use it (a disabled
+    /// or deleted account).
+    OwnerInactive,
 }
 
 impl InvalidReason {
     /// A short machine-readable name (`unknown`, `mismatch`, `revoked`, `expired`,
-    /// `unknown_hash_version`).
+    /// `unknown_hash_version`, `owner_inactive`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Unknown => "unknown",
@@ -92,6 +95,7 @@ impl InvalidReason {
             Self::Revoked => "revoked",
             Self::Expired => "expired",
             Self::UnknownHashVersion => "unknown_hash_version",
+            Self::OwnerInactive => "owner_inactive",
         }
     }
 }

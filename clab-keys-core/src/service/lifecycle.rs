@@ -126,6 +126,30 @@ impl KeyService {
         result
     }
 
+    /// Tells every instance that `user`'s standing changed (disabled, deleted, re-enabled):
+    /// their keys are taken out of every verification cache, so the next request consults the
+    /// [`OwnerCheck`](crate::OwnerCheck) again. Nothing is revoked; returns how many keys were
+    /// announced. Call it right after the change is committed in the application's database.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the store fails or the announcement could not be sent.
+    pub async fn owner_changed(&self, user: &UserId) -> Result<usize, StoreError> {
+        let ids: Vec<KeyId> = self
+            .inner
+            .store
+            .list(user)
+            .await?
+            .into_iter()
+            .filter(|r| r.revoked_at.is_none())
+            .map(|r| r.key_id)
+            .collect();
+        if !ids.is_empty() {
+            self.out_of_use(&ids).await?;
+        }
+        Ok(ids.len())
+    }
+
     /// How many active keys (neither revoked nor expired now) each hash version holds,
     /// ascending by version, versions without active keys left out. When a previous pepper's
     /// version no longer appears, no working key needs it and it can be retired; a key re-hashes

@@ -7,6 +7,7 @@ mod config;
 mod errors;
 mod feed;
 mod lifecycle;
+mod owner;
 
 use std::sync::Arc;
 
@@ -28,6 +29,7 @@ use cache::{Cached, MAX_TTL_WITHOUT_FEED, VerificationCache};
 pub use config::{KeyServiceConfig, NewKey};
 pub use errors::{AuthError, CreateError, InvalidReason, RevokeError};
 pub use feed::{FeedError, InvalidationFeed, Invalidations, LocalFeed};
+pub use owner::OwnerCheck;
 
 /// Most attempts at finding an unused key id before giving up. With 62^8 ids a second
 /// attempt is already rare.
@@ -70,6 +72,7 @@ struct Inner {
     background: Background,
     cache: Option<Arc<VerificationCache>>,
     feed: Option<Arc<dyn InvalidationFeed>>,
+    owner_check: Option<Arc<dyn OwnerCheck>>,
 }
 
 /// Builds a [`KeyService`]. Every setting has a default except the store and the hasher.
@@ -82,6 +85,7 @@ pub struct KeyServiceBuilder {
     entropy: Arc<dyn Entropy>,
     config: KeyServiceConfig,
     feed: Option<Arc<dyn InvalidationFeed>>,
+    owner_check: Option<Arc<dyn OwnerCheck>>,
 }
 
 impl KeyServiceBuilder {
@@ -116,6 +120,13 @@ impl KeyServiceBuilder {
     /// on its store declares so with [`LocalFeed`].
     pub fn invalidation_feed(mut self, feed: Arc<dyn InvalidationFeed>) -> Self {
         self.feed = Some(feed);
+        self
+    }
+
+    /// The application's check that a key's owner may still use it (a disabled account's keys
+    /// stop at once). Default: none, every owner is active.
+    pub fn owner_check(mut self, check: Arc<dyn OwnerCheck>) -> Self {
+        self.owner_check = Some(check);
         self
     }
 
@@ -156,6 +167,7 @@ impl KeyServiceBuilder {
                 touches: TouchGuard::new(self.config.last_used_window),
                 cache,
                 feed: self.feed,
+                owner_check: self.owner_check,
                 store: self.store,
                 formats: self.formats,
                 hasher: self.hasher,
@@ -184,6 +196,7 @@ impl KeyService {
             entropy: Arc::new(OsEntropy),
             config: KeyServiceConfig::default(),
             feed: None,
+            owner_check: None,
         }
     }
 
@@ -333,6 +346,7 @@ impl KeyService {
             .map(VerificationCache::generation);
         let record = self.look_up(key_id, &current).await?;
         let rehash = self.verify(&parsed, &current, &record, now)?;
+        self.check_owner(&record).await?;
         let key = VerifiedKey::from_record(&record);
         let used_at = self.effects(&record, current, rehash, now).await;
         if let (Some(cache), Some(seen)) = (&self.inner.cache, generation) {
@@ -430,6 +444,26 @@ impl KeyService {
             return Err(fail(key_id, Some(&record.user_id), InvalidReason::Expired));
         }
         Ok(rehash)
+    }
+
+    /// Step 3b: the application's owner check, after the key itself was found valid; a failing
+    /// check fails closed.
+    async fn check_owner(&self, record: &KeyRecord) -> Result<(), AuthError> {
+        let Some(check) = &self.inner.owner_check else {
+            return Ok(());
+        };
+        match check.is_active(&record.user_id).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(fail(
+                record.key_id,
+                Some(&record.user_id),
+                InvalidReason::OwnerInactive,
+            )),
+            Err(e) => {
+                tracing::error!(target: "clab_keys", key_id = %record.key_id, error = %e, "owner check failed");
+                Err(AuthError::Unavailable(e))
+            }
+        }
     }
 
     /// Step 4: the writes a successful verification causes, off the critical path: the
