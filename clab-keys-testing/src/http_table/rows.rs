@@ -1332,10 +1332,31 @@ pub(super) async fn check_after<H: HttpHarness>(
                 "expires_at",
                 "last_used_at",
                 "revoked_at",
+                "revocation_reason",
+                "replaced_by",
             ] {
                 assert!(
                     list[0].get(field).is_some(),
                     "row `{name}`: field `{field}` in list items"
+                );
+            }
+            // The fixture's revoked key was revoked by its owner; no other key is revoked and
+            // none was replaced.
+            for item in &list {
+                let revoked = item["name"] == "revoked";
+                assert_eq!(
+                    item["revocation_reason"],
+                    if revoked {
+                        serde_json::json!("user")
+                    } else {
+                        serde_json::Value::Null
+                    },
+                    "row `{name}`: revocation_reason of {}",
+                    item["name"]
+                );
+                assert!(
+                    item["replaced_by"].is_null(),
+                    "row `{name}`: replaced_by is null"
                 );
             }
         }
