@@ -74,7 +74,11 @@ async fn a_disabled_owner_s_keys_stop_and_a_failing_check_fails_closed() {
     let router = CredentialRouter::new(keys.clone());
     let header = format!("Bearer {token}");
     assert_eq!(
-        router.authenticate([header.as_bytes()]).await.unwrap_err().status(),
+        router
+            .authenticate([header.as_bytes()])
+            .await
+            .unwrap_err()
+            .status(),
         401
     );
 
@@ -85,7 +89,11 @@ async fn a_disabled_owner_s_keys_stop_and_a_failing_check_fails_closed() {
         Err(AuthError::Unavailable(_))
     ));
     assert_eq!(
-        router.authenticate([header.as_bytes()]).await.unwrap_err().status(),
+        router
+            .authenticate([header.as_bytes()])
+            .await
+            .unwrap_err()
+            .status(),
         503,
         "a failing owner check must never let the key through"
     );
