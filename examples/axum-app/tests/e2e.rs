@@ -50,3 +50,10 @@ async fn request_logs_mark_authorization_sensitive() {
 async fn postgres_and_mysql_through_database_url() {
     support::plan::server_databases(BIN).await;
 }
+
+/// Two instances on one SQLite file, the cache on (300 s) and the change-log feed: a key
+/// revoked on one is refused by the other within the feed's bound, not the TTL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_revoked_on_one_instance_is_refused_by_another_on_the_same_sqlite_file() {
+    support::revocation::sqlite(BIN).await;
+}

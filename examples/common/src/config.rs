@@ -1,6 +1,6 @@
 //! Configuration from the environment (contract §7): `ADDR`, `DATABASE_URL`, `JWT_SECRET`,
-//! `CLAB_KEYS_PEPPER`, `CLAB_KEYS_CACHE_TTL_SECS` and `SEED_DEMO_USERS` (the names in
-//! [`ENV_VARS`]). `RUST_LOG` is
+//! `CLAB_KEYS_PEPPER`, `CLAB_KEYS_CACHE_TTL_SECS`, `CLAB_KEYS_INVALIDATION_FEED`,
+//! `CLAB_KEYS_REDIS_URL` and `SEED_DEMO_USERS` (the names in [`ENV_VARS`]). `RUST_LOG` is
 //! read by the log subscriber (`init_tracing`), not here.
 //!
 //! Missing secrets are replaced by random development values, and the app says so once on
@@ -13,21 +13,40 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use clab_keys::Pepper;
 use clab_keys::{Entropy as _, OsEntropy};
-use secrecy::{ExposeSecret as _, SecretBox};
+use secrecy::{ExposeSecret as _, SecretBox, SecretString};
+
+use crate::feed::{self, FeedKind};
 
 /// The database used when `DATABASE_URL` is unset: a SQLite file in the working directory,
 /// created on start (`mode=rwc`).
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://clab-keys-example.sqlite?mode=rwc";
 
 /// Environment variable names, in the order they are documented.
-pub const ENV_VARS: [&str; 6] = [
+pub const ENV_VARS: [&str; 8] = [
     "ADDR",
     "DATABASE_URL",
     "JWT_SECRET",
     "CLAB_KEYS_PEPPER",
     "CLAB_KEYS_CACHE_TTL_SECS",
+    "CLAB_KEYS_INVALIDATION_FEED",
+    "CLAB_KEYS_REDIS_URL",
     "SEED_DEMO_USERS",
 ];
+
+/// The verification cache TTL when `CLAB_KEYS_CACHE_TTL_SECS` is unset, in seconds. With an
+/// invalidation feed the TTL no longer bounds how long a revoked key is accepted (the feed
+/// does); it bounds only what no feed announces, such as a row changed by hand in SQL. A
+/// minute serves a script that calls at least once a minute from memory, and matches the
+/// key service's 60 s `last_used_at` window.
+pub const DEFAULT_CACHE_TTL_SECS: u32 = 60;
+
+/// The longest accepted `CLAB_KEYS_CACHE_TTL_SECS`.
+pub const MAX_CACHE_TTL_SECS: u32 = 300;
+
+/// The longest `CLAB_KEYS_CACHE_TTL_SECS` without an invalidation feed
+/// (`CLAB_KEYS_INVALIDATION_FEED=none`): the key service refuses a longer one, since the TTL
+/// is then how long another instance's revocation goes unseen.
+pub const MAX_CACHE_TTL_SECS_WITHOUT_FEED: u32 = 5;
 
 /// What is printed when `JWT_SECRET` is unset. It names no value.
 pub const DEV_JWT_SECRET_NOTICE: &str = "notice: JWT_SECRET is not set; using a random development secret. \
@@ -111,6 +130,39 @@ pub enum ConfigError {
     /// `CLAB_KEYS_CACHE_TTL_SECS` is not a whole number of seconds from 0 to 300.
     #[error("CLAB_KEYS_CACHE_TTL_SECS must be a whole number of seconds from 0 (off) to 300")]
     InvalidCacheTtl,
+    /// `CLAB_KEYS_INVALIDATION_FEED` names no feed.
+    #[error("CLAB_KEYS_INVALIDATION_FEED must be postgres, changelog, redis or none")]
+    InvalidFeed,
+    /// `CLAB_KEYS_INVALIDATION_FEED=postgres` with a database that is not PostgreSQL.
+    #[error(
+        "CLAB_KEYS_INVALIDATION_FEED=postgres needs a PostgreSQL DATABASE_URL (postgres: or \
+         postgresql:), but DATABASE_URL names a {0} database; choose changelog or redis"
+    )]
+    FeedNeedsPostgres(&'static str),
+    /// `CLAB_KEYS_INVALIDATION_FEED=redis` without `CLAB_KEYS_REDIS_URL`.
+    #[error(
+        "CLAB_KEYS_INVALIDATION_FEED=redis needs CLAB_KEYS_REDIS_URL (e.g. redis://127.0.0.1:6379)"
+    )]
+    FeedNeedsRedisUrl,
+    /// `CLAB_KEYS_REDIS_URL` is set while `CLAB_KEYS_INVALIDATION_FEED` chooses another feed.
+    #[error(
+        "CLAB_KEYS_REDIS_URL is set but CLAB_KEYS_INVALIDATION_FEED={0} does not use Redis; \
+         unset one of them"
+    )]
+    RedisUrlUnused(&'static str),
+    /// `CLAB_KEYS_REDIS_URL` is not a Redis URL.
+    #[error(
+        "CLAB_KEYS_REDIS_URL must be a Redis URL starting with redis://, redis+unix:// or \
+         unix:// (the example apps are built without TLS, so not rediss://)"
+    )]
+    InvalidRedisUrl,
+    /// `CLAB_KEYS_INVALIDATION_FEED=none` with a cache TTL above 5 s.
+    #[error(
+        "CLAB_KEYS_INVALIDATION_FEED=none allows CLAB_KEYS_CACHE_TTL_SECS of at most 5 (without \
+         a feed, a key revoked on another instance is accepted here until its cache entry \
+         expires), but it is {0}; lower CLAB_KEYS_CACHE_TTL_SECS or choose a feed"
+    )]
+    CacheTooLongWithoutFeed(u32),
     /// `SEED_DEMO_USERS` is neither `0` nor `1`.
     #[error("SEED_DEMO_USERS must be 1 (seed the demo users) or 0 (do not)")]
     InvalidSeedDemoUsers,
@@ -142,6 +194,8 @@ pub struct Config {
     dev_jwt_secret: bool,
     dev_pepper: bool,
     cache_ttl_secs: u32,
+    feed: FeedKind,
+    redis_url: Option<SecretString>,
     seed_demo_users: bool,
 }
 
@@ -244,17 +298,34 @@ impl Config {
             }
         };
 
-        // Opt-in verification cache (contract §4): its TTL is the revocation window for other
-        // instances, so it is off unless asked for.
+        // The verification cache (contract §4) is on by default: the invalidation feed, not
+        // the TTL, bounds how long another instance accepts a revoked key.
         let cache_ttl_secs = match get("CLAB_KEYS_CACHE_TTL_SECS")? {
             Some(v) => v
                 .trim()
                 .parse::<u32>()
                 .ok()
-                .filter(|n| *n <= 300)
+                .filter(|n| *n <= MAX_CACHE_TTL_SECS)
                 .ok_or(ConfigError::InvalidCacheTtl)?,
-            None => 0,
+            None => DEFAULT_CACHE_TTL_SECS,
         };
+
+        // The Redis URL may hold a password: kept secret, never echoed in an error.
+        let redis_url =
+            get("CLAB_KEYS_REDIS_URL")?.map(|url| SecretString::from(url.trim().to_owned()));
+        if redis_url
+            .as_ref()
+            .is_some_and(|url| !feed::is_redis_url(url.expose_secret()))
+        {
+            return Err(ConfigError::InvalidRedisUrl);
+        }
+        let forced = get("CLAB_KEYS_INVALIDATION_FEED")?;
+        let feed = feed::choose(
+            forced.as_deref(),
+            backend_of(&database_url).unwrap_or("unknown"),
+            redis_url.is_some(),
+            cache_ttl_secs,
+        )?;
 
         // The demo users have published passwords: they go only into the default SQLite file,
         // never silently into a database given by `DATABASE_URL`, unless asked for.
@@ -273,6 +344,8 @@ impl Config {
             dev_jwt_secret,
             dev_pepper,
             cache_ttl_secs,
+            feed,
+            redis_url,
             seed_demo_users,
         })
     }
@@ -325,10 +398,28 @@ impl Config {
         notices
     }
 
-    /// The verification cache TTL in seconds from `CLAB_KEYS_CACHE_TTL_SECS`; 0 (the default)
-    /// means no cache.
+    /// The verification cache TTL in seconds from `CLAB_KEYS_CACHE_TTL_SECS` (default
+    /// [`DEFAULT_CACHE_TTL_SECS`]); 0 means no cache.
     pub fn cache_ttl_secs(&self) -> u32 {
         self.cache_ttl_secs
+    }
+
+    /// The invalidation feed: `CLAB_KEYS_INVALIDATION_FEED` when set, otherwise Redis when
+    /// `CLAB_KEYS_REDIS_URL` is set, otherwise the one that matches the database (PostgreSQL
+    /// `LISTEN/NOTIFY`, or the change-log poll for MySQL/MariaDB and SQLite).
+    pub fn invalidation_feed(&self) -> FeedKind {
+        self.feed
+    }
+
+    /// `CLAB_KEYS_REDIS_URL`, if set. It may contain a password: do not log it.
+    pub fn redis_url(&self) -> Option<&str> {
+        self.redis_url.as_ref().map(|url| url.expose_secret())
+    }
+
+    /// What [`crate::AppState::from_config`] prints at start: the cache TTL and the feed, in
+    /// words. It contains no secret and no URL.
+    pub fn cache_summary(&self) -> String {
+        feed::summary(self.cache_ttl_secs, self.feed)
     }
 
     /// The key service configuration this implies (the defaults, plus the cache if enabled).
@@ -347,8 +438,13 @@ impl Config {
     }
 
     /// Splits the configuration into what [`crate::AppState::from_config`] consumes.
-    pub(crate) fn into_parts(self) -> (String, JwtSecret, Pepper) {
-        (self.database_url, self.jwt_secret, self.pepper)
+    pub(crate) fn into_parts(self) -> (String, JwtSecret, Pepper, Option<SecretString>) {
+        (
+            self.database_url,
+            self.jwt_secret,
+            self.pepper,
+            self.redis_url,
+        )
     }
 }
 
@@ -361,6 +457,8 @@ impl fmt::Debug for Config {
             .field("pepper", &self.pepper)
             .field("dev_jwt_secret", &self.dev_jwt_secret)
             .field("cache_ttl_secs", &self.cache_ttl_secs)
+            .field("invalidation_feed", &self.feed)
+            .field("redis_url", &self.redis_url.as_ref().map(|_| "[REDACTED]"))
             .field("dev_pepper", &self.dev_pepper)
             .field("seed_demo_users", &self.seed_demo_users)
             .finish()

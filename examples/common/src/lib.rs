@@ -2,8 +2,12 @@
 //! only routing glue:
 //!
 //! - [`Config`]: `ADDR`, `DATABASE_URL`, `JWT_SECRET`, `CLAB_KEYS_PEPPER`,
-//!   `CLAB_KEYS_CACHE_TTL_SECS` and `SEED_DEMO_USERS` from the environment, with development
-//!   values (announced once on stderr, never printed) when secrets are unset;
+//!   `CLAB_KEYS_CACHE_TTL_SECS`, `CLAB_KEYS_INVALIDATION_FEED`, `CLAB_KEYS_REDIS_URL` and
+//!   `SEED_DEMO_USERS` from the environment, with development values (announced once on
+//!   stderr, never printed) when secrets are unset;
+//! - the invalidation feed ([`feed`]): the verification cache is on, and revocations reach
+//!   every instance sharing the database through PostgreSQL `LISTEN/NOTIFY`, the change-log
+//!   poll (MySQL/MariaDB, SQLite) or Redis;
 //! - the database ([`db`]): SeaORM connection, the app's own [`Migrator`] (a `users` table plus
 //!   the clab-keys migration, embedded), the two demo users seeded idempotently into the
 //!   default SQLite file (or any database with `SEED_DEMO_USERS=1`);
@@ -38,6 +42,7 @@
 
 pub mod config;
 pub mod db;
+pub mod feed;
 pub mod jwt;
 pub mod login;
 pub mod openapi;

@@ -5,10 +5,11 @@ use std::sync::Arc;
 
 use clab_keys::sea_orm::SeaOrmStore;
 use clab_keys::{
-    ApiResponse, CredentialRouter, KeyHasher, KeyService, KeyServiceConfig, Pepper, Principal,
-    Realm, Rejection, RejectionKind,
+    ApiResponse, CredentialRouter, FeedError, InvalidationFeed, KeyHasher, KeyService,
+    KeyServiceConfig, Pepper, Principal, Realm, Rejection, RejectionKind,
 };
 use sea_orm::DatabaseConnection;
+use secrecy::ExposeSecret as _;
 
 use crate::config::{Config, JwtSecret};
 use crate::db::{self, DatabaseError};
@@ -32,6 +33,15 @@ pub enum SetupError {
     /// The key service or router rejected its configuration.
     #[error("invalid key service configuration")]
     Keys(#[source] clab_keys::ConfigError),
+    /// The invalidation feed could not be started (its database or Redis is unreachable).
+    #[error("the invalidation feed ({feed}) could not be started")]
+    Feed {
+        /// The feed, as `CLAB_KEYS_INVALIDATION_FEED` names it.
+        feed: crate::feed::FeedKind,
+        /// Why.
+        #[source]
+        source: FeedError,
+    },
     /// The JWT keys could not be built.
     #[error("invalid JWT configuration")]
     Jwt(#[source] JwtIssueError),
@@ -61,6 +71,7 @@ pub struct AppStateBuilder {
     jwt_secret: JwtSecret,
     pepper: Pepper,
     key_config: KeyServiceConfig,
+    feed: Option<Arc<dyn InvalidationFeed>>,
 }
 
 impl AppStateBuilder {
@@ -68,6 +79,13 @@ impl AppStateBuilder {
     /// active keys per user, 60 s `last_used_at` debounce).
     pub fn key_config(mut self, config: KeyServiceConfig) -> Self {
         self.key_config = config;
+        self
+    }
+
+    /// The invalidation feed that carries revocations to every instance sharing the database
+    /// (default: none, which limits the cache TTL to 5 s).
+    pub fn invalidation_feed(mut self, feed: Arc<dyn InvalidationFeed>) -> Self {
+        self.feed = Some(feed);
         self
     }
 
@@ -80,10 +98,12 @@ impl AppStateBuilder {
     /// Returns [`SetupError::Keys`] or [`SetupError::Jwt`] for invalid configuration.
     pub fn build(self) -> Result<AppState, SetupError> {
         let hasher = KeyHasher::hmac(PEPPER_VERSION, self.pepper).map_err(SetupError::Keys)?;
-        let keys = KeyService::builder(SeaOrmStore::new(self.db.clone()), hasher)
-            .config(self.key_config)
-            .build()
-            .map_err(SetupError::Keys)?;
+        let mut keys =
+            KeyService::builder(SeaOrmStore::new(self.db.clone()), hasher).config(self.key_config);
+        if let Some(feed) = self.feed {
+            keys = keys.invalidation_feed(feed);
+        }
+        let keys = keys.build().map_err(SetupError::Keys)?;
         let jwt = JwtAuth::new(&self.jwt_secret).map_err(SetupError::Jwt)?;
         let realm = Realm::new(REALM).map_err(SetupError::Keys)?;
         let router = CredentialRouter::new(keys)
@@ -112,12 +132,14 @@ impl AppState {
             jwt_secret,
             pepper,
             key_config: KeyServiceConfig::default(),
+            feed: None,
         }
     }
 
     /// Connects to the configured database, migrates it, seeds the demo users when the
-    /// configuration says so ([`Config::seeds_demo_users`]) and builds the state: the whole
-    /// start-up of an example app.
+    /// configuration says so ([`Config::seeds_demo_users`]), starts the invalidation feed
+    /// ([`Config::invalidation_feed`]) and builds the state: the whole start-up of an example
+    /// app. Prints the cache TTL and the feed on stdout ([`Config::cache_summary`]).
     ///
     /// # Errors
     ///
@@ -126,12 +148,26 @@ impl AppState {
         let backend = config.database_backend();
         let key_config = config.key_config();
         let seed = config.seeds_demo_users();
-        let (url, jwt_secret, pepper) = config.into_parts();
+        let feed_kind = config.invalidation_feed();
+        let summary = config.cache_summary();
+        let (url, jwt_secret, pepper, redis_url) = config.into_parts();
         let db = db::setup(&url, seed).await?;
         tracing::info!(backend, demo_users = seed, "database ready");
-        Self::builder(db, jwt_secret, pepper)
-            .key_config(key_config)
-            .build()
+        let redis_url = redis_url.as_ref().map(|u| u.expose_secret());
+        let feed = crate::feed::build(feed_kind, &db, redis_url)
+            .await
+            .map_err(|source| SetupError::Feed {
+                feed: feed_kind,
+                source,
+            })?;
+        let mut builder = Self::builder(db, jwt_secret, pepper).key_config(key_config);
+        if let Some(feed) = feed {
+            builder = builder.invalidation_feed(feed);
+        }
+        let state = builder.build()?;
+        tracing::info!(feed = %feed_kind, "{summary}");
+        println!("{summary}");
+        Ok(state)
     }
 
     /// The database connection.

@@ -432,7 +432,8 @@
   async function onRevoke(key, button) {
     const question =
       "Revoke the key \u201c" + key.name + "\u201d (" + key.prefix + ")?\n\n" +
-      "Anything using it will stop working immediately. This cannot be undone.";
+      "Anything using it stops working at once: this server refuses it from the next " +
+      "request on, and every other server of this app within a second. This cannot be undone.";
     if (!window.confirm(question)) {
       button.focus();
       return;

@@ -6,8 +6,10 @@ use std::process::Command;
 
 use base64::Engine as _;
 use clab_keys_example_common::config::{
-    ConfigError, DEFAULT_DATABASE_URL, DEV_JWT_SECRET_NOTICE, DEV_PEPPER_NOTICE,
+    ConfigError, DEFAULT_CACHE_TTL_SECS, DEFAULT_DATABASE_URL, DEV_JWT_SECRET_NOTICE,
+    DEV_PEPPER_NOTICE,
 };
+use clab_keys_example_common::feed::FeedKind;
 use clab_keys_example_common::{Config, JwtSecret};
 
 const PEPPER_B64: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
@@ -310,29 +312,228 @@ fn an_invalid_value_exits_non_zero_with_a_clear_message() {
 }
 
 #[test]
-fn verification_cache_is_opt_in() {
-    let off = Config::from_lookup("127.0.0.1:3000", lookup(&[])).unwrap();
+fn verification_cache_is_on_by_default() {
+    let default = Config::from_lookup("127.0.0.1:3000", lookup(&[])).unwrap();
+    assert_eq!(default.cache_ttl_secs(), DEFAULT_CACHE_TTL_SECS);
+    assert_eq!(DEFAULT_CACHE_TTL_SECS, 60);
+    assert_eq!(
+        default.key_config().cache.map(|c| c.ttl),
+        Some(time::Duration::seconds(60))
+    );
+    let off = Config::from_lookup(
+        "127.0.0.1:3000",
+        lookup(&[("CLAB_KEYS_CACHE_TTL_SECS", "0")]),
+    )
+    .unwrap();
     assert_eq!(off.cache_ttl_secs(), 0);
     assert!(off.key_config().cache.is_none());
-    let on = Config::from_lookup(
+    let longest = Config::from_lookup(
         "127.0.0.1:3000",
-        lookup(&[("CLAB_KEYS_CACHE_TTL_SECS", "5")]),
+        lookup(&[("CLAB_KEYS_CACHE_TTL_SECS", "300")]),
     )
     .unwrap();
     assert_eq!(
-        on.key_config().cache.map(|c| c.ttl),
-        Some(time::Duration::seconds(5))
+        longest.key_config().cache.map(|c| c.ttl),
+        Some(time::Duration::seconds(300))
     );
     for bad in ["-1", "abc", "301", "1.5"] {
+        let err = Config::from_lookup(
+            "127.0.0.1:3000",
+            lookup(&[("CLAB_KEYS_CACHE_TTL_SECS", bad)]),
+        )
+        .unwrap_err();
+        assert!(matches!(err, ConfigError::InvalidCacheTtl), "{bad}: {err}");
         assert!(
-            Config::from_lookup(
-                "127.0.0.1:3000",
-                lookup(&[("CLAB_KEYS_CACHE_TTL_SECS", bad)])
-            )
-            .is_err(),
-            "{bad}"
+            err.to_string().contains("CLAB_KEYS_CACHE_TTL_SECS"),
+            "{err}"
         );
     }
+}
+
+#[test]
+fn the_feed_follows_the_database() {
+    let table = [
+        (DEFAULT_DATABASE_URL, FeedKind::ChangeLog),
+        ("sqlite://elsewhere.sqlite?mode=rwc", FeedKind::ChangeLog),
+        ("mysql://root@db/app", FeedKind::ChangeLog),
+        ("postgres://app:pw@db/app", FeedKind::Postgres),
+        ("postgresql://app:pw@db/app", FeedKind::Postgres),
+    ];
+    for (url, feed) in table {
+        let config =
+            Config::from_lookup("127.0.0.1:3000", lookup(&[("DATABASE_URL", url)])).unwrap();
+        assert_eq!(config.invalidation_feed(), feed, "{url}");
+        assert!(config.redis_url().is_none());
+    }
+}
+
+#[test]
+fn a_redis_url_chooses_redis_whatever_the_database() {
+    for url in [
+        DEFAULT_DATABASE_URL,
+        "postgres://app:pw@db/app",
+        "mysql://db/app",
+    ] {
+        let config = Config::from_lookup(
+            "127.0.0.1:3000",
+            lookup(&[
+                ("DATABASE_URL", url),
+                ("CLAB_KEYS_REDIS_URL", "redis://:hunter2@cache:6379/0"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.invalidation_feed(), FeedKind::Redis, "{url}");
+        assert_eq!(config.redis_url(), Some("redis://:hunter2@cache:6379/0"));
+        assert!(!format!("{config:?}").contains("hunter2"));
+        assert!(!config.cache_summary().contains("hunter2"));
+    }
+}
+
+#[test]
+fn the_feed_can_be_forced() {
+    let forced = |feed: &str, extra: &[(&str, &str)]| {
+        let mut vars = vec![("CLAB_KEYS_INVALIDATION_FEED", feed)];
+        vars.extend_from_slice(extra);
+        Config::from_lookup("127.0.0.1:3000", lookup(&vars))
+    };
+    let pg = [("DATABASE_URL", "postgres://app:pw@db/app")];
+    assert_eq!(
+        forced("postgres", &pg).unwrap().invalidation_feed(),
+        FeedKind::Postgres
+    );
+    assert_eq!(
+        forced("changelog", &pg).unwrap().invalidation_feed(),
+        FeedKind::ChangeLog
+    );
+    assert_eq!(
+        forced(
+            " redis ",
+            &[("CLAB_KEYS_REDIS_URL", "redis://127.0.0.1:6379")]
+        )
+        .unwrap()
+        .invalidation_feed(),
+        FeedKind::Redis
+    );
+    let none = forced("none", &[("CLAB_KEYS_CACHE_TTL_SECS", "5")]).unwrap();
+    assert_eq!(none.invalidation_feed(), FeedKind::None);
+    assert_eq!(none.cache_ttl_secs(), 5);
+    let none_off = forced("none", &[("CLAB_KEYS_CACHE_TTL_SECS", "0")]).unwrap();
+    assert_eq!(none_off.invalidation_feed(), FeedKind::None);
+}
+
+/// Every refusal names the variables involved, and never echoes a URL (which may hold a
+/// password).
+#[test]
+fn contradictory_feed_settings_are_refused_with_the_variables_named() {
+    let cases: [(&[(&str, &str)], &[&str]); 7] = [
+        (
+            &[("CLAB_KEYS_INVALIDATION_FEED", "memcached")],
+            &[
+                "CLAB_KEYS_INVALIDATION_FEED",
+                "postgres, changelog, redis or none",
+            ],
+        ),
+        (
+            &[("CLAB_KEYS_INVALIDATION_FEED", "postgres")],
+            &[
+                "CLAB_KEYS_INVALIDATION_FEED=postgres",
+                "DATABASE_URL",
+                "sqlite",
+            ],
+        ),
+        (
+            &[
+                ("CLAB_KEYS_INVALIDATION_FEED", "postgres"),
+                ("DATABASE_URL", "mysql://root:pw@db/app"),
+            ],
+            &["DATABASE_URL", "mysql"],
+        ),
+        (
+            &[("CLAB_KEYS_INVALIDATION_FEED", "redis")],
+            &["CLAB_KEYS_INVALIDATION_FEED=redis", "CLAB_KEYS_REDIS_URL"],
+        ),
+        (
+            &[
+                ("CLAB_KEYS_INVALIDATION_FEED", "changelog"),
+                ("CLAB_KEYS_REDIS_URL", "redis://:pw@cache"),
+            ],
+            &[
+                "CLAB_KEYS_REDIS_URL",
+                "CLAB_KEYS_INVALIDATION_FEED=changelog",
+            ],
+        ),
+        (
+            &[("CLAB_KEYS_REDIS_URL", "http://:pw@cache")],
+            &["CLAB_KEYS_REDIS_URL", "redis://"],
+        ),
+        (
+            &[("CLAB_KEYS_INVALIDATION_FEED", "none")],
+            &[
+                "CLAB_KEYS_INVALIDATION_FEED=none",
+                "CLAB_KEYS_CACHE_TTL_SECS",
+                "at most 5",
+                "60",
+            ],
+        ),
+    ];
+    for (vars, words) in cases {
+        let err = Config::from_lookup("127.0.0.1:3000", lookup(vars)).unwrap_err();
+        let message = err.to_string();
+        for word in words {
+            assert!(message.contains(word), "{vars:?}: {message}");
+        }
+        assert!(!message.contains(":pw@"), "{vars:?}: {message}");
+    }
+    let err = Config::from_lookup(
+        "127.0.0.1:3000",
+        lookup(&[
+            ("CLAB_KEYS_INVALIDATION_FEED", "none"),
+            ("CLAB_KEYS_CACHE_TTL_SECS", "6"),
+        ]),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, ConfigError::CacheTooLongWithoutFeed(6)),
+        "{err}"
+    );
+    let err = Config::from_lookup(
+        "127.0.0.1:3000",
+        lookup(&[("CLAB_KEYS_INVALIDATION_FEED", "")]),
+    )
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        ConfigError::Empty("CLAB_KEYS_INVALIDATION_FEED")
+    ));
+}
+
+#[test]
+fn the_start_up_summary_names_the_ttl_and_the_feed() {
+    let summary = |vars: &[(&str, &str)]| {
+        Config::from_lookup("127.0.0.1:3000", lookup(vars))
+            .unwrap()
+            .cache_summary()
+    };
+    let sqlite = summary(&[]);
+    assert!(sqlite.contains("entries kept up to 60 s"), "{sqlite}");
+    assert!(sqlite.contains("change-log table"), "{sqlite}");
+    let pg = summary(&[("DATABASE_URL", "postgres://app:secret-pw@db/app")]);
+    assert!(pg.contains("PostgreSQL LISTEN/NOTIFY"), "{pg}");
+    assert!(
+        !pg.contains("secret-pw") && !pg.contains("postgres://"),
+        "{pg}"
+    );
+    let redis = summary(&[("CLAB_KEYS_REDIS_URL", "redis://:secret-pw@cache")]);
+    assert!(redis.contains("Redis pub/sub"), "{redis}");
+    assert!(!redis.contains("secret-pw"), "{redis}");
+    let off = summary(&[("CLAB_KEYS_CACHE_TTL_SECS", "0")]);
+    assert!(off.contains("verification cache: off"), "{off}");
+    assert!(off.contains("announced"), "{off}");
+    let none = summary(&[
+        ("CLAB_KEYS_INVALIDATION_FEED", "none"),
+        ("CLAB_KEYS_CACHE_TTL_SECS", "3"),
+    ]);
+    assert!(none.contains("accepted here for up to 3 s"), "{none}");
 }
 
 #[test]

@@ -222,3 +222,25 @@ fn pages_have_nothing_the_content_security_policy_blocks() {
         }
     }
 }
+
+/// What the pages say about revocation is what the apps do (contract §4): the server that
+/// revoked a key refuses it from the next request on, and every other one learns of it
+/// through the invalidation feed, within a second (the feeds' bounds, see
+/// docs/security-model.md), whatever the cache TTL.
+#[test]
+fn the_pages_say_when_a_revoked_key_stops_working() {
+    let squeeze = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let script = SETTINGS_JS.replace("\" +\n      \"", "");
+    for (page, text) in [
+        ("settings.js", script.as_str()),
+        ("settings.html", SETTINGS_HTML),
+        ("developers.html", DEVELOPERS_HTML),
+        ("skill.md", SKILL_MD),
+    ] {
+        let text = squeeze(text);
+        assert!(text.contains("next request on"), "{page}");
+        assert!(text.contains("other server of"), "{page}");
+        assert!(text.contains("within a second"), "{page}");
+        assert!(!text.contains("immediately"), "{page}");
+    }
+}

@@ -228,6 +228,11 @@ async fn steps(c: Client, http: Http, base: String, driver_url: String, shots: P
     let question = wait_alert(&c).await;
     assert!(question.contains("Revoke the key"), "{question}");
     assert!(question.contains("browser test"), "{question}");
+    // What the dialog promises is what the app does (contract §4; the feed carries it).
+    assert!(
+        question.contains("every other server of this app within a second"),
+        "{question}"
+    );
     c.accept_alert().await.unwrap();
     let revoked = format!("#keys-body tr[data-key-id=\"{key_id}\"][data-status=\"revoked\"]");
     wait_visible(&c, &revoked).await;

@@ -13,6 +13,7 @@
 pub mod browser;
 pub mod openapi;
 pub mod plan;
+pub mod revocation;
 
 use std::io::{BufRead as _, BufReader, Read};
 use std::path::{Path, PathBuf};

@@ -450,7 +450,7 @@ async fn public_pages(http: &Http) {
     assert_eq!(wrong_method.status, 405);
 }
 
-async fn create(http: &Http, jwt: &str, body: &Value) -> Response {
+pub(crate) async fn create(http: &Http, jwt: &str, body: &Value) -> Response {
     let created = http
         .send("POST", "/api/user/api-keys", Some(jwt), Some(body))
         .await;
@@ -459,7 +459,7 @@ async fn create(http: &Http, jwt: &str, body: &Value) -> Response {
     created
 }
 
-fn assert_invalid_token(response: &Response) {
+pub(crate) fn assert_invalid_token(response: &Response) {
     let challenge = response.header("www-authenticate").unwrap_or_default();
     assert!(
         challenge.starts_with(&format!("Bearer realm=\"{REALM}\"")),
@@ -567,6 +567,25 @@ pub async fn refused_configuration(bin: &str) {
         "a refused secret is not echoed"
     );
 
+    // No feed with the default 60 s cache: another instance's revocation would go unseen for
+    // a minute, so the app refuses to start and names both variables.
+    let (status, output) = Launch::new(bin, dir.path())
+        .env("CLAB_KEYS_INVALIDATION_FEED", "none")
+        .run_to_exit();
+    assert_eq!(status.code(), Some(2), "{}", output.all());
+    for variable in ["CLAB_KEYS_INVALIDATION_FEED", "CLAB_KEYS_CACHE_TTL_SECS"] {
+        assert!(output.stderr().contains(variable), "{}", output.all());
+    }
+    let (status, output) = Launch::new(bin, dir.path())
+        .env("CLAB_KEYS_INVALIDATION_FEED", "postgres")
+        .run_to_exit();
+    assert_eq!(status.code(), Some(2), "{}", output.all());
+    assert!(
+        output.stderr().contains("DATABASE_URL"),
+        "postgres needs a PostgreSQL database:\n{}",
+        output.all()
+    );
+
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     let (status, output) = Launch::new(bin, dir.path())
@@ -597,7 +616,9 @@ fn server_urls() -> Vec<(&'static str, String)> {
 
 /// The app on PostgreSQL and MySQL/MariaDB (`DATABASE_URL`), each in a fresh database that is
 /// dropped afterwards: migrated and seeded on start, a key created, used, revoked, and both
-/// the key and the revocation still in force after a restart. Skipped (with a message) when
+/// the key and the revocation still in force after a restart; then two instances at once,
+/// where a key revoked on one is refused by the other through the feed
+/// ([`crate::revocation::across_instances`]). Skipped (with a message) when
 /// neither `CLAB_KEYS_TEST_POSTGRES_URL` nor `CLAB_KEYS_TEST_MYSQL_URL` is set.
 pub async fn server_databases(bin: &str) {
     let servers = server_urls();
@@ -669,6 +690,29 @@ pub async fn server_databases(bin: &str) {
         let secrets = [jwt, kept_token, dropped_token, database.url.clone()];
         assert_no_secret_in(&first, &secrets);
         assert_no_secret_in(&second, &secrets);
+
+        // ---- Two instances on this database: a revocation reaches the other through the
+        // feed the apps choose for it (PostgreSQL LISTEN/NOTIFY, the change log on MySQL),
+        // and through Redis when CLAB_KEYS_TEST_REDIS_URL is set.
+        let feed = if variable.contains("POSTGRES") {
+            "postgres"
+        } else {
+            "changelog"
+        };
+        crate::revocation::across_instances(&launch, &database.url, feed, variable).await;
+        match std::env::var("CLAB_KEYS_TEST_REDIS_URL") {
+            Ok(redis) if !redis.is_empty() => {
+                let launch = launch.clone().env("CLAB_KEYS_REDIS_URL", &redis);
+                let label = format!("{variable} with CLAB_KEYS_TEST_REDIS_URL");
+                crate::revocation::across_instances(&launch, &database.url, "redis", &label).await;
+            }
+            _ => {
+                let _ = std::io::Write::write_all(
+                    &mut std::io::stderr(),
+                    b"note: the Redis feed run is left out (CLAB_KEYS_TEST_REDIS_URL not set)\n",
+                );
+            }
+        }
     }
 }
 
