@@ -89,12 +89,18 @@ pub mod redis {
 }
 
 /// The SeaORM 2.0 store (feature `sea-orm`): the entity, the migration and [`SeaOrmStore`](sea_orm::SeaOrmStore)
-/// for SQLite, PostgreSQL and MySQL/MariaDB.
+/// for SQLite, PostgreSQL and MySQL/MariaDB, and the invalidation feeds over the same database
+/// (`ChangeLogFeed`; `PgNotifyFeed` with the feature `pg-notify`).
 #[cfg(feature = "sea-orm")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sea-orm")))]
 pub mod sea_orm {
     #[doc(inline)]
-    pub use clab_keys_seaorm::{SeaOrmStore, entity, migration};
+    pub use clab_keys_seaorm::{ChangeLogFeed, SeaOrmStore, entity, migration};
+
+    #[cfg(feature = "pg-notify")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "pg-notify")))]
+    #[doc(inline)]
+    pub use clab_keys_seaorm::PgNotifyFeed;
 }
 
 /// The developer guide, one module per chapter (the repository's `docs/` directory). Every

@@ -87,3 +87,22 @@ fn each_adapter_module_lists_every_item_of_its_crate() {
         assert_eq!(listed, exported, "clab_keys::{module} and {lib} differ");
     }
 }
+
+#[test]
+fn the_sea_orm_module_lists_every_item_of_the_seaorm_crate() {
+    let facade = read("src/lib.rs");
+    let listed = facade_module(&facade, "sea_orm", "clab_keys_seaorm");
+    let lib = read("clab-keys-seaorm/src/lib.rs");
+    // Its re-exports (the feeds, one of them behind `pg-notify`) and its public modules.
+    let mut exported = reexports(&lib, "");
+    exported.extend(
+        lib.lines()
+            .filter_map(|l| l.strip_prefix("pub mod "))
+            .map(|l| l.trim_end_matches(';').to_owned()),
+    );
+    assert!(exported.contains("ChangeLogFeed") && exported.contains("PgNotifyFeed"));
+    assert_eq!(
+        listed, exported,
+        "clab_keys::sea_orm and clab-keys-seaorm/src/lib.rs differ"
+    );
+}

@@ -49,13 +49,18 @@ macro_rules! change_log_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn a_store_that_is_down_is_an_error_never_a_cached_success() {
                 let Some(db) = $db else { return };
-                a_store_that_is_down_is_an_error_not_a_cached_success(&db, change_log, LABEL)
-                    .await;
+                a_store_that_is_down_is_an_error_not_a_cached_success(&db, change_log, LABEL).await;
             }
         }
     };
 }
 
 change_log_tests!(sqlite, Some(feed_support::SharedDb::sqlite().await));
-change_log_tests!(postgres, feed_support::SharedDb::server(feed_support::POSTGRES_ENV).await);
-change_log_tests!(mysql, feed_support::SharedDb::server(feed_support::MYSQL_ENV).await);
+change_log_tests!(
+    postgres,
+    feed_support::SharedDb::server(feed_support::POSTGRES_ENV).await
+);
+change_log_tests!(
+    mysql,
+    feed_support::SharedDb::server(feed_support::MYSQL_ENV).await
+);

@@ -91,19 +91,37 @@ async fn a_killed_listener_bypasses_the_cache_until_the_feed_is_back_and_caught_
     let Some(db) = SharedDb::server(POSTGRES_ENV).await else {
         return;
     };
-    let nodes = [Node::new(&db, pg_notify).await, Node::new(&db, pg_notify).await];
+    let nodes = [
+        Node::new(&db, pg_notify).await,
+        Node::new(&db, pg_notify).await,
+    ];
     let elsewhere = unannounced(&db).await;
     let admin = db.admin().await;
     let user = UserId::from(1_i64);
     let created = nodes[0].keys.create(&user, NewKey::new("k")).await.unwrap();
     let token = created.token.expose_secret().to_owned();
-    until_cached(&[&nodes[0], &nodes[1]], &elsewhere, &user, &[&token], SETUP_CEILING).await;
+    until_cached(
+        &[&nodes[0], &nodes[1]],
+        &elsewhere,
+        &user,
+        &[&token],
+        SETUP_CEILING,
+    )
+    .await;
 
     // No new connection to the database from here on, so the feeds cannot come back; then
     // their listening connections are killed.
-    admin_sql(&admin, &format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", db.name)).await;
+    admin_sql(
+        &admin,
+        &format!("ALTER DATABASE {} ALLOW_CONNECTIONS false", db.name),
+    )
+    .await;
     let killed_at = Instant::now();
-    assert_eq!(terminate(&admin, &db, true).await, 2, "one listener per instance");
+    assert_eq!(
+        terminate(&admin, &db, true).await,
+        2,
+        "one listener per instance"
+    );
     for (i, node) in nodes.iter().enumerate() {
         until_bypassed(node, &elsewhere, &user, CEILING).await;
         eprintln!(
@@ -124,7 +142,11 @@ async fn a_killed_listener_bypasses_the_cache_until_the_feed_is_back_and_caught_
 
     // Connections allowed again: the feeds reconnect, hear a heartbeat, and the caches are
     // used again (an unannounced revocation goes unseen by a warm cache).
-    admin_sql(&admin, &format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", db.name)).await;
+    admin_sql(
+        &admin,
+        &format!("ALTER DATABASE {} ALLOW_CONNECTIONS true", db.name),
+    )
+    .await;
     let latency = until_cached(
         &[&nodes[0], &nodes[1]],
         &elsewhere,

@@ -139,8 +139,8 @@ fn backend_of(db: &DatabaseConnection) -> Option<DbBackend> {
 #[async_trait::async_trait]
 impl InvalidationFeed for ChangeLogFeed {
     async fn publish(&self, key_ids: &[KeyId]) -> Result<(), FeedError> {
-        let backend =
-            backend_of(&self.db).ok_or_else(|| FeedError::msg("the database connection is closed"))?;
+        let backend = backend_of(&self.db)
+            .ok_or_else(|| FeedError::msg("the database connection is closed"))?;
         for chunk in key_ids.chunks(INSERT_CHUNK) {
             insert_changes(&self.db, backend, chunk).await?;
         }
@@ -165,13 +165,12 @@ async fn insert_changes(
         let changed_at = timestamp(backend, OffsetDateTime::now_utc())
             .map_err(|e| FeedError::new("announcing a change failed", e))?;
         let mut insert = Query::insert();
-        insert.into_table(CHANGES_TABLE).columns(["key_id", "changed_at"]);
+        insert
+            .into_table(CHANGES_TABLE)
+            .columns(["key_id", "changed_at"]);
         for key_id in key_ids {
             insert
-                .values([
-                    Expr::val(key_id.as_str()),
-                    Expr::val(changed_at.clone()),
-                ])
+                .values([Expr::val(key_id.as_str()), Expr::val(changed_at.clone())])
                 .map_err(|e| FeedError::new("announcing a change failed", e))?;
         }
         let sent = Instant::now();
@@ -293,10 +292,10 @@ async fn run(db: DatabaseConnection, interval: Duration, sink: Invalidations) {
         }
         if connected && Instant::now() >= next_cleanup {
             next_cleanup = Instant::now() + CLEANUP_EVERY;
-            if let Some(cursor) = &cursor {
-                if let Err(e) = cleanup(&db, cursor.last).await {
-                    tracing::warn!(target: "clab_keys", error = %e, "deleting old change rows failed");
-                }
+            if let Some(cursor) = &cursor
+                && let Err(e) = cleanup(&db, cursor.last).await
+            {
+                tracing::warn!(target: "clab_keys", error = %e, "deleting old change rows failed");
             }
         }
     }

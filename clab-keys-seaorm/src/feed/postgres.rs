@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use clab_keys_core::{FeedError, InvalidationFeed, Invalidations, KeyId};
 use sea_orm::sqlx::postgres::{PgListener, PgNotification, PgPool, PgPoolOptions};
-use sea_orm::{ConnectionTrait as _, DatabaseConnection, DatabaseConnectionType, DbBackend, Statement};
+use sea_orm::{
+    ConnectionTrait as _, DatabaseConnection, DatabaseConnectionType, DbBackend, Statement,
+};
 
 /// The default channel.
 const DEFAULT_CHANNEL: &str = "clab_keys_invalidate";

@@ -232,10 +232,7 @@ where
         if check().await {
             return start.elapsed();
         }
-        assert!(
-            start.elapsed() < ceiling,
-            "{what}: not within {ceiling:?}"
-        );
+        assert!(start.elapsed() < ceiling, "{what}: not within {ceiling:?}");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
@@ -303,7 +300,11 @@ pub async fn revoked_on_one_is_refused_on_the_others(db: &SharedDb, feed: MakeFe
     ];
     let elsewhere = unannounced(db).await;
     let user = UserId::from(1_i64);
-    let created = nodes[0].keys.create(&user, NewKey::new("ci")).await.unwrap();
+    let created = nodes[0]
+        .keys
+        .create(&user, NewKey::new("ci"))
+        .await
+        .unwrap();
     let token = created.token.expose_secret().to_owned();
     let setup = until_cached(
         &nodes.iter().collect::<Vec<_>>(),
@@ -347,9 +348,17 @@ pub async fn a_read_before_a_revoke_elsewhere_does_not_cache_the_key(
     let revoker = Node::new(db, feed).await;
     let elsewhere = unannounced(db).await;
     let user = UserId::from(1_i64);
-    let raced = revoker.keys.create(&user, NewKey::new("race")).await.unwrap();
+    let raced = revoker
+        .keys
+        .create(&user, NewKey::new("race"))
+        .await
+        .unwrap();
     let raced_token = raced.token.expose_secret().to_owned();
-    let marker = revoker.keys.create(&user, NewKey::new("marker")).await.unwrap();
+    let marker = revoker
+        .keys
+        .create(&user, NewKey::new("marker"))
+        .await
+        .unwrap();
     let marker_token = marker.token.expose_secret().to_owned();
     until_cached(
         &[&reader, &revoker],
