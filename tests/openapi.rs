@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use clab_keys::ManagementApi;
-use serde_json::Value;
 use utoipa::OpenApi;
 
 /// `code → statuses` from the rows of contract §6's error table (`| `code` | status | …`).
