@@ -62,12 +62,14 @@ pub use hash::{DigestLengthError, HashCheck, HashVersion, KeyDigest, KeyHasher, 
 pub use scope::{InvalidScopes, Scopes};
 pub use secret::{ApiKey, Pepper};
 pub use service::{
-    AuthError, CacheConfig, CreateError, CreatedKey, FeedError, InvalidReason, InvalidationFeed,
-    Invalidations, KeyInfo, KeyService, KeyServiceBuilder, KeyServiceConfig, LocalFeed, NewKey,
-    OwnerCheck, RevokeError, VerifiedKey,
+    AuthError, CacheConfig, CreateError, CreatedKey, FeedError, InvalidCursor, InvalidPageLimit,
+    InvalidReason, InvalidationFeed, Invalidations, KeyCursor, KeyInfo, KeyPage, KeyService,
+    KeyServiceBuilder, KeyServiceConfig, KeyUpdate, ListPage, LocalFeed, MAX_ROTATION_GRACE,
+    NewKey, OwnerCheck, RevokeError, RotateError, RotatedKey, UpdateError, VerifiedKey,
 };
 pub use store::{
-    InsertOutcome, KeyRecord, KeyStore, MemoryStore, RevocationReason, RevokeOutcome, StoreError,
+    InsertOutcome, KeyRecord, KeyStore, MemoryStore, RevocationReason, RevokeOutcome,
+    RotateOutcome, StoreError,
 };
 pub use user::{InvalidUserId, UserId};
 

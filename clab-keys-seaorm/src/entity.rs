@@ -18,6 +18,7 @@
 //! | `expires_at`, `last_used_at`, `revoked_at` | timestamp, UTC, µs, null | |
 //! | `revocation_reason` | `varchar(16)`, null | `user`, `rotated`, `leaked`, `owner` or `admin` (second migration) |
 //! | `replaced_by` | `varchar(8)`, null | the key id of the key that replaced this one (second migration) |
+//! | `expiry_notified_at` | timestamp, UTC, µs, null | when the coming expiry was claimed for a notice (fourth migration) |
 //!
 //! Indexes: the primary key on `key_id`, `clab_api_keys_user_created` on
 //! `(user_id, created_at)` for listing, and (second migration) `clab_api_keys_expires_at` and,
@@ -100,6 +101,8 @@ pub struct Model {
     pub revocation_reason: Option<String>,
     /// The key id of the key that replaced this one, if it was rotated.
     pub replaced_by: Option<String>,
+    /// When the key's coming expiry was reported (claimed) for a notice (UTC); null until then.
+    pub expiry_notified_at: Option<TimeDateTimeWithTimeZone>,
 }
 
 /// The table has no relations: `user_id` is the app's opaque id, not a foreign key (an app may
@@ -125,6 +128,7 @@ impl fmt::Debug for Model {
             .field("revoked_at", &self.revoked_at)
             .field("revocation_reason", &self.revocation_reason)
             .field("replaced_by", &self.replaced_by)
+            .field("expiry_notified_at", &self.expiry_notified_at)
             .finish()
     }
 }

@@ -65,6 +65,8 @@ mod feed;
 mod lifecycle;
 mod limit;
 pub mod migration;
+mod paging;
+mod rotation;
 mod row;
 mod store;
 

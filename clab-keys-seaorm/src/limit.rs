@@ -80,6 +80,8 @@ async fn lock_count_insert(
         .column_as(Column::KeyId.count(), "active")
         .filter(Column::UserId.eq(record.user_id.as_str()))
         .filter(Column::RevokedAt.is_null())
+        // A key in its rotation grace period no longer counts (contract §4).
+        .filter(Column::ReplacedBy.is_null())
         .filter(
             Condition::any()
                 .add(Column::ExpiresAt.is_null())
@@ -142,7 +144,10 @@ async fn ensure_owner_row(db: &DatabaseConnection, user_id: &UserId) -> Result<(
     Ok(())
 }
 
-fn insert_statement(backend: DbBackend, r: &KeyRecord) -> Result<InsertStatement, StoreError> {
+pub(crate) fn insert_statement(
+    backend: DbBackend,
+    r: &KeyRecord,
+) -> Result<InsertStatement, StoreError> {
     let mut insert = Query::insert();
     insert
         .into_table(Entity)
@@ -160,6 +165,7 @@ fn insert_statement(backend: DbBackend, r: &KeyRecord) -> Result<InsertStatement
             Column::RevokedAt,
             Column::RevocationReason,
             Column::ReplacedBy,
+            Column::ExpiryNotifiedAt,
         ])
         .values([
             r.key_id.as_str().into(),
@@ -175,6 +181,7 @@ fn insert_statement(backend: DbBackend, r: &KeyRecord) -> Result<InsertStatement
             optional_timestamp(backend, r.revoked_at)?.into(),
             r.revocation_reason.map(|x| x.as_str().to_owned()).into(),
             r.replaced_by.map(|id| id.as_str().to_owned()).into(),
+            optional_timestamp(backend, r.expiry_notified_at)?.into(),
         ])
         .map_err(|e| StoreError::new("building the key insert failed", e))?;
     Ok(insert)

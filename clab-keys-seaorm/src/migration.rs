@@ -55,9 +55,12 @@
 //!    `revocation_reason` and `replaced_by`, an index on `expires_at` and, on PostgreSQL and
 //!    SQLite, a partial index on `revoked_at`;
 //! 3. [`CreateChangeLog`] (`m20260615_000003_clab_keys_change_log`): `clab_api_key_changes`, the
-//!    change log of [`ChangeLogFeed`](crate::ChangeLogFeed) (empty unless that feed is used).
+//!    change log of [`ChangeLogFeed`](crate::ChangeLogFeed) (empty unless that feed is used);
+//! 4. [`AddExpiryNotices`] (`m20260701_000004_clab_keys_expiry_notices`): `expiry_notified_at`,
+//!    when a key's coming expiry was claimed for a notice.
 
 mod change_log;
+mod expiry_notices;
 mod revocation_details;
 
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
@@ -65,6 +68,7 @@ use sea_orm_migration::prelude::*;
 
 pub(crate) use change_log::CHANGES_TABLE;
 pub use change_log::CreateChangeLog;
+pub use expiry_notices::AddExpiryNotices;
 pub use revocation_details::AddRevocationDetails;
 
 /// The table the store uses as a per-user lock on MySQL/MariaDB.
@@ -202,6 +206,7 @@ pub fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(CreateApiKeys),
         Box::new(AddRevocationDetails),
         Box::new(CreateChangeLog),
+        Box::new(AddExpiryNotices),
     ]
 }
 

@@ -99,6 +99,7 @@ pub(crate) fn to_record(row: entity::Model) -> Result<KeyRecord, StoreError> {
     record.revoked_at = row.revoked_at.map(utc);
     record.revocation_reason = revocation_reason;
     record.replaced_by = replaced_by;
+    record.expiry_notified_at = row.expiry_notified_at.map(utc);
     Ok(record)
 }
 

@@ -2,7 +2,7 @@
 
 use clab_keys_core::{
     HashVersion, InsertOutcome, KeyId, KeyRecord, KeyStore, RevocationReason, RevokeOutcome,
-    StoreError, StoredHash, UserId,
+    RotateOutcome, StoreError, StoredHash, UserId,
 };
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use crate::entity::{Column, Entity, Model};
 use crate::row::{db_error, hash_version, timestamp, to_record};
-use crate::{lifecycle, limit};
+use crate::{lifecycle, limit, paging, rotation};
 
 /// A [`KeyStore`] in the `clab_api_keys` table, over a SeaORM [`DatabaseConnection`] to
 /// SQLite, PostgreSQL or MySQL/MariaDB (the backend is read from the connection).
@@ -193,6 +193,42 @@ impl KeyStore for SeaOrmStore {
         now: OffsetDateTime,
     ) -> Result<Vec<(HashVersion, u64)>, StoreError> {
         lifecycle::hash_version_counts(&self.db, now, self.backend()?).await
+    }
+
+    async fn rotate(
+        &self,
+        current: &KeyRecord,
+        retired: &KeyRecord,
+        new: &KeyRecord,
+        now: OffsetDateTime,
+    ) -> Result<RotateOutcome, StoreError> {
+        rotation::rotate(&self.db, self.backend()?, current, retired, new, now).await
+    }
+
+    async fn update(
+        &self,
+        current: &KeyRecord,
+        updated: &KeyRecord,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        rotation::update(&self.db, self.backend()?, current, updated, now).await
+    }
+
+    async fn list_page(
+        &self,
+        user_id: &UserId,
+        after: Option<(OffsetDateTime, KeyId)>,
+        limit: u32,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
+        paging::list_page(&self.db, self.backend()?, user_id, after, limit).await
+    }
+
+    async fn claim_expiring(
+        &self,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
+        paging::claim_expiring(&self.db, self.backend()?, now, until).await
     }
 
     async fn touch(

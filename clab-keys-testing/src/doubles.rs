@@ -11,7 +11,9 @@ use clab_keys_core::UserId;
 use clab_keys_core::{Clock, truncate_to_micros};
 use clab_keys_core::{Entropy, EntropyError, OsEntropy};
 use clab_keys_core::{HashVersion, StoredHash};
-use clab_keys_core::{InsertOutcome, KeyRecord, KeyStore, RevocationReason, RevokeOutcome};
+use clab_keys_core::{
+    InsertOutcome, KeyRecord, KeyStore, RevocationReason, RevokeOutcome, RotateOutcome,
+};
 
 /// A clock that only moves when told to. Clones share the same time.
 #[derive(Debug, Clone)]
@@ -95,6 +97,14 @@ pub struct CallCounts {
     pub prune: AtomicUsize,
     /// `hash_version_counts` calls.
     pub hash_version_counts: AtomicUsize,
+    /// `rotate` calls.
+    pub rotate: AtomicUsize,
+    /// `update` calls.
+    pub update: AtomicUsize,
+    /// `list_page` calls.
+    pub list_page: AtomicUsize,
+    /// `claim_expiring` calls.
+    pub claim_expiring: AtomicUsize,
 }
 
 impl CallCounts {
@@ -110,6 +120,10 @@ impl CallCounts {
             &self.revoke_all,
             &self.prune,
             &self.hash_version_counts,
+            &self.rotate,
+            &self.update,
+            &self.list_page,
+            &self.claim_expiring,
         ]
         .iter()
         .map(|c| c.load(Ordering::SeqCst))
@@ -216,6 +230,42 @@ impl KeyStore for RecordingStore {
     ) -> Result<Vec<(HashVersion, u64)>, StoreError> {
         bump(&self.counts.hash_version_counts);
         self.inner.hash_version_counts(now).await
+    }
+    async fn rotate(
+        &self,
+        current: &KeyRecord,
+        retired: &KeyRecord,
+        new: &KeyRecord,
+        now: OffsetDateTime,
+    ) -> Result<RotateOutcome, StoreError> {
+        bump(&self.counts.rotate);
+        self.inner.rotate(current, retired, new, now).await
+    }
+    async fn update(
+        &self,
+        current: &KeyRecord,
+        updated: &KeyRecord,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        bump(&self.counts.update);
+        self.inner.update(current, updated, now).await
+    }
+    async fn list_page(
+        &self,
+        user_id: &UserId,
+        after: Option<(OffsetDateTime, KeyId)>,
+        limit: u32,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
+        bump(&self.counts.list_page);
+        self.inner.list_page(user_id, after, limit).await
+    }
+    async fn claim_expiring(
+        &self,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
+        bump(&self.counts.claim_expiring);
+        self.inner.claim_expiring(now, until).await
     }
 }
 
@@ -327,6 +377,42 @@ impl KeyStore for FailingStore {
     ) -> Result<Vec<(HashVersion, u64)>, StoreError> {
         self.check(false)?;
         self.inner.hash_version_counts(now).await
+    }
+    async fn rotate(
+        &self,
+        current: &KeyRecord,
+        retired: &KeyRecord,
+        new: &KeyRecord,
+        now: OffsetDateTime,
+    ) -> Result<RotateOutcome, StoreError> {
+        self.check(false)?;
+        self.inner.rotate(current, retired, new, now).await
+    }
+    async fn update(
+        &self,
+        current: &KeyRecord,
+        updated: &KeyRecord,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.check(false)?;
+        self.inner.update(current, updated, now).await
+    }
+    async fn list_page(
+        &self,
+        user_id: &UserId,
+        after: Option<(OffsetDateTime, KeyId)>,
+        limit: u32,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
+        self.check(false)?;
+        self.inner.list_page(user_id, after, limit).await
+    }
+    async fn claim_expiring(
+        &self,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
+        self.check(false)?;
+        self.inner.claim_expiring(now, until).await
     }
 }
 
@@ -451,5 +537,37 @@ impl KeyStore for HeldStore {
         now: OffsetDateTime,
     ) -> Result<Vec<(HashVersion, u64)>, StoreError> {
         self.inner.hash_version_counts(now).await
+    }
+    async fn rotate(
+        &self,
+        current: &KeyRecord,
+        retired: &KeyRecord,
+        new: &KeyRecord,
+        now: OffsetDateTime,
+    ) -> Result<RotateOutcome, StoreError> {
+        self.inner.rotate(current, retired, new, now).await
+    }
+    async fn update(
+        &self,
+        current: &KeyRecord,
+        updated: &KeyRecord,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.inner.update(current, updated, now).await
+    }
+    async fn list_page(
+        &self,
+        user_id: &UserId,
+        after: Option<(OffsetDateTime, KeyId)>,
+        limit: u32,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
+        self.inner.list_page(user_id, after, limit).await
+    }
+    async fn claim_expiring(
+        &self,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
+        self.inner.claim_expiring(now, until).await
     }
 }

@@ -50,6 +50,65 @@ pub enum RevokeError {
     Store(#[from] StoreError),
 }
 
+/// Why a key could not be rotated ([`KeyService::rotate`](crate::KeyService::rotate)).
+/// Nothing is changed on any error, except [`RotateError::Store`] after the rotation was
+/// stored but could not be announced (see there).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RotateError {
+    /// No such key belongs to the user (also for malformed ids and other users' keys).
+    #[error("key not found")]
+    NotFound,
+    /// The key is revoked, expired, or already replaced by an earlier rotation.
+    #[error("the key is revoked, expired or already replaced")]
+    Inactive,
+    /// The grace period is negative, longer than
+    /// [`MAX_ROTATION_GRACE`](crate::MAX_ROTATION_GRACE) or not a whole number of seconds.
+    #[error("the grace period must be a whole number of seconds from 0 to 604800")]
+    InvalidGrace,
+    /// No unused key id was found after several attempts.
+    #[error("could not find an unused key id")]
+    KeyIdCollisions,
+    /// The random source failed.
+    #[error(transparent)]
+    Entropy(#[from] EntropyError),
+    /// The store failed (nothing changed), or the rotation is stored but the old key could
+    /// not be announced to other instances (the new key exists but its token is lost: revoke
+    /// it from the list).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a key could not be updated ([`KeyService::update`](crate::KeyService::update)).
+/// Nothing is changed on any error, except [`UpdateError::Store`] after the change was stored
+/// but could not be announced (see there).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpdateError {
+    /// No such key belongs to the user (also for malformed ids and other users' keys).
+    #[error("key not found")]
+    NotFound,
+    /// The key is revoked or expired.
+    #[error("the key is revoked or expired")]
+    Inactive,
+    /// The new name breaks the name rule of [`KeyService::create`](crate::KeyService::create).
+    #[error(
+        "name must be 1-100 characters, with a visible one and no control, invisible or direction-changing character"
+    )]
+    InvalidName,
+    /// The new scopes are invalid, empty, or not a subset of a scoped key's own.
+    #[error("scopes must be a non-empty list of valid names that narrows the key's scopes")]
+    InvalidScopes,
+    /// The new expiry is not in the future, is later than the key's current expiry, or is
+    /// beyond the maximum lifetime.
+    #[error("expiry must be in the future and no later than the key's current expiry")]
+    InvalidExpiry,
+    /// The store failed (nothing changed), or the change is stored but could not be announced
+    /// to other instances (calling again with the same change announces it).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
 /// Why a presented API key was not accepted.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -7,7 +7,10 @@ mod config;
 mod errors;
 mod feed;
 mod lifecycle;
+mod listing;
 mod owner;
+mod rotate;
+mod update;
 
 use std::sync::Arc;
 
@@ -27,9 +30,12 @@ use background::{Background, TouchGuard};
 pub use cache::CacheConfig;
 use cache::{Cached, MAX_TTL_WITHOUT_FEED, VerificationCache};
 pub use config::{KeyServiceConfig, NewKey};
-pub use errors::{AuthError, CreateError, InvalidReason, RevokeError};
+pub use errors::{AuthError, CreateError, InvalidReason, RevokeError, RotateError, UpdateError};
 pub use feed::{FeedError, InvalidationFeed, Invalidations, LocalFeed};
+pub use listing::{InvalidCursor, InvalidPageLimit, KeyCursor, KeyPage, ListPage};
 pub use owner::OwnerCheck;
+pub use rotate::{MAX_ROTATION_GRACE, RotatedKey};
+pub use update::KeyUpdate;
 
 /// Most attempts at finding an unused key id before giving up. With 62^8 ids a second
 /// attempt is already rare.
@@ -246,6 +252,7 @@ impl KeyService {
                 revoked_at: None,
                 revocation_reason: None,
                 replaced_by: None,
+                expiry_notified_at: None,
             };
             match inner
                 .store

@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use time::OffsetDateTime;
 
-use super::{InsertOutcome, KeyRecord, KeyStore, RevocationReason, RevokeOutcome, StoreError};
+use super::{
+    InsertOutcome, KeyRecord, KeyStore, RevocationReason, RevokeOutcome, RotateOutcome, StoreError,
+};
 use crate::format::{KeyId, KeyIdMap};
 use crate::hash::{HashVersion, StoredHash};
 use crate::user::UserId;
@@ -45,7 +47,7 @@ impl KeyStore for MemoryStore {
         }
         let active = keys
             .values()
-            .filter(|k| k.user_id == record.user_id && k.is_active(now))
+            .filter(|k| k.user_id == record.user_id && k.counts_against_limit(now))
             .count();
         if active >= max_active as usize {
             return Ok(InsertOutcome::LimitReached);
@@ -135,6 +137,95 @@ impl KeyStore for MemoryStore {
             *counts.entry(k.hash.version).or_default() += 1;
         }
         Ok(counts.into_iter().collect())
+    }
+
+    async fn rotate(
+        &self,
+        current: &KeyRecord,
+        retired: &KeyRecord,
+        new: &KeyRecord,
+        now: OffsetDateTime,
+    ) -> Result<RotateOutcome, StoreError> {
+        let mut keys = self.lock();
+        if keys.contains_key(&new.key_id) {
+            return Ok(RotateOutcome::DuplicateKeyId);
+        }
+        match keys.get_mut(&current.key_id) {
+            Some(k)
+                if k.user_id == current.user_id
+                    && k.is_active(now)
+                    && k.replaced_by.is_none()
+                    && k.expires_at == current.expires_at =>
+            {
+                k.revoked_at = retired.revoked_at;
+                k.revocation_reason = retired.revocation_reason;
+                k.expires_at = retired.expires_at;
+                k.replaced_by = retired.replaced_by;
+            }
+            _ => return Ok(RotateOutcome::Stale),
+        }
+        keys.insert(new.key_id, new.clone());
+        Ok(RotateOutcome::Rotated)
+    }
+
+    async fn update(
+        &self,
+        current: &KeyRecord,
+        updated: &KeyRecord,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        let mut keys = self.lock();
+        match keys.get_mut(&current.key_id) {
+            Some(k)
+                if k.user_id == current.user_id
+                    && k.is_active(now)
+                    && k.scopes == current.scopes
+                    && k.expires_at == current.expires_at =>
+            {
+                k.name.clone_from(&updated.name);
+                k.scopes = updated.scopes.clone();
+                k.expires_at = updated.expires_at;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn list_page(
+        &self,
+        user_id: &UserId,
+        after: Option<(OffsetDateTime, KeyId)>,
+        limit: u32,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
+        let mut out: Vec<KeyRecord> = self
+            .lock()
+            .values()
+            .filter(|k| &k.user_id == user_id)
+            .filter(|k| after.is_none_or(|position| (k.created_at, k.key_id) < position))
+            .cloned()
+            .collect();
+        out.sort_by_key(|k| std::cmp::Reverse((k.created_at, k.key_id)));
+        out.truncate(limit as usize);
+        Ok(out)
+    }
+
+    async fn claim_expiring(
+        &self,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
+        let mut keys = self.lock();
+        let mut claimed = Vec::new();
+        for k in keys.values_mut().filter(|k| {
+            k.expiry_notified_at.is_none()
+                && k.revoked_at.is_none()
+                && k.replaced_by.is_none()
+                && k.expires_at.is_some_and(|e| now < e && e <= until)
+        }) {
+            k.expiry_notified_at = Some(now);
+            claimed.push(k.clone());
+        }
+        Ok(claimed)
     }
 
     async fn touch(

@@ -70,15 +70,22 @@ pub struct KeyRecord {
     /// Why the key was revoked; `None` while it is not, and for keys revoked before reasons
     /// were recorded.
     pub revocation_reason: Option<RevocationReason>,
-    /// The key that replaced this one, if it was rotated.
+    /// The key that replaced this one, if it was rotated. A key with a replacement that is
+    /// neither revoked nor expired is in its grace period: it still works, but no longer counts
+    /// against the per-user limit (contract §4).
     pub replaced_by: Option<KeyId>,
+    /// When [`KeyService::expiring_within`](crate::KeyService::expiring_within) reported the
+    /// key's coming expiry; each key is reported once.
+    pub expiry_notified_at: Option<OffsetDateTime>,
 }
 
 impl KeyRecord {
     /// A record of a key that was never used, revoked or replaced and never expires: set
     /// [`expires_at`](KeyRecord::expires_at), [`last_used_at`](KeyRecord::last_used_at),
-    /// [`revoked_at`](KeyRecord::revoked_at), [`revocation_reason`](KeyRecord::revocation_reason)
-    /// and [`replaced_by`](KeyRecord::replaced_by) afterwards (a store decoding a row does).
+    /// [`revoked_at`](KeyRecord::revoked_at), [`revocation_reason`](KeyRecord::revocation_reason),
+    /// [`replaced_by`](KeyRecord::replaced_by) and
+    /// [`expiry_notified_at`](KeyRecord::expiry_notified_at) afterwards (a store decoding a row
+    /// does).
     pub fn new(
         key_id: KeyId,
         prefix: impl Into<String>,
@@ -101,12 +108,20 @@ impl KeyRecord {
             revoked_at: None,
             revocation_reason: None,
             replaced_by: None,
+            expiry_notified_at: None,
         }
     }
 
     /// Whether the key counts against the per-user limit at `now`: neither revoked nor expired.
     pub fn is_active(&self, now: OffsetDateTime) -> bool {
         self.revoked_at.is_none() && !self.is_expired(now)
+    }
+
+    /// Whether the key counts against the per-user limit of
+    /// [`KeyStore::insert_within_limit`] at `now`: active, and not replaced (a key in its
+    /// rotation grace period does not count; contract §4).
+    pub fn counts_against_limit(&self, now: OffsetDateTime) -> bool {
+        self.is_active(now) && self.replaced_by.is_none()
     }
 
     /// Whether the key has expired at `now` (`now >= expires_at`).
@@ -143,6 +158,21 @@ pub enum RevokeOutcome {
     AlreadyRevoked,
     /// No key with this id belongs to this user.
     NotFound,
+}
+
+/// The outcome of [`KeyStore::rotate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RotateOutcome {
+    /// The old row was changed and the new one stored, together.
+    Rotated,
+    /// The old row no longer matched what the service read (it was revoked, replaced, expired
+    /// or changed in the meantime, or is not the user's); nothing was stored. The service
+    /// reads the row again and decides.
+    Stale,
+    /// Another key already has the new key's id; nothing was stored. The service retries with
+    /// a new id.
+    DuplicateKeyId,
 }
 
 /// A store failed. The source error is kept for logs; its text never reaches a client.
@@ -183,9 +213,10 @@ impl StoreError {
 /// clock itself.
 #[async_trait::async_trait]
 pub trait KeyStore: fmt::Debug + Send + Sync + 'static {
-    /// Stores `record` if its user has fewer than `max_active` active keys at `now` (neither
-    /// revoked nor expired), **atomically**: concurrent calls for one user never leave more
-    /// than `max_active` active keys.
+    /// Stores `record` if its user has fewer than `max_active` keys that count against the
+    /// limit at `now` (neither revoked nor expired nor replaced:
+    /// [`KeyRecord::counts_against_limit`]), **atomically**: concurrent calls for one user
+    /// never leave more than `max_active` such keys.
     ///
     /// # Errors
     ///
@@ -264,6 +295,75 @@ pub trait KeyStore: fmt::Debug + Send + Sync + 'static {
         &self,
         now: OffsetDateTime,
     ) -> Result<Vec<(HashVersion, u64)>, StoreError>;
+
+    /// Rotates a key (contract §4), **atomically** (one transaction): changes the old key's
+    /// row to `retired` and stores `new`, or does neither. `current` is the old row as the
+    /// service read it; the change applies only if the row still belongs to
+    /// `current.user_id`, is not revoked, not replaced, not expired at `now`, and still has
+    /// `current.expires_at` (so two concurrent rotations of one key never both succeed, and a
+    /// rotation never follows a revocation). From `retired` the store writes `revoked_at`,
+    /// `revocation_reason`, `expires_at` and `replaced_by`; `new` is inserted whole. `new` is
+    /// not counted against the per-user limit: it takes the place of the old key, which stops
+    /// counting.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the store fails; nothing is changed then. A row that no
+    /// longer matches is [`RotateOutcome::Stale`] and a duplicate new id is
+    /// [`RotateOutcome::DuplicateKeyId`], not errors.
+    async fn rotate(
+        &self,
+        current: &KeyRecord,
+        retired: &KeyRecord,
+        new: &KeyRecord,
+        now: OffsetDateTime,
+    ) -> Result<RotateOutcome, StoreError>;
+
+    /// Changes a key's `name`, `scopes` and `expires_at` to those of `updated`, in one
+    /// conditional update, and says whether a row changed. `current` is the row as the service
+    /// read it; the update applies only if the row still belongs to `current.user_id`, is not
+    /// revoked, not expired at `now`, and still has `current.scopes` and
+    /// `current.expires_at` (so scopes only ever narrow and the expiry only moves earlier,
+    /// also under concurrent updates).
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the store fails.
+    async fn update(
+        &self,
+        current: &KeyRecord,
+        updated: &KeyRecord,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
+    /// One page of a user's keys, newest first (by `created_at`, then key id, descending),
+    /// starting after the key at `after` (its `created_at` and key id), at most `limit` keys.
+    /// Keyset pagination: the position is a condition on the ordered columns, never an
+    /// offset, so keys created or deleted meanwhile never shift a page.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the store fails.
+    async fn list_page(
+        &self,
+        user_id: &UserId,
+        after: Option<(OffsetDateTime, KeyId)>,
+        limit: u32,
+    ) -> Result<Vec<KeyRecord>, StoreError>;
+
+    /// Claims, **atomically**, every key of every user that is neither revoked nor replaced,
+    /// expires after `now` and at or before `until`, and was never claimed: sets
+    /// `expiry_notified_at = now` on them and returns them (with that value). A key is claimed
+    /// once ever: two concurrent calls never both return it.
+    ///
+    /// # Errors
+    ///
+    /// Returns [`StoreError`] when the store fails; nothing is claimed then.
+    async fn claim_expiring(
+        &self,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<KeyRecord>, StoreError>;
 
     /// Sets `last_used_at = at` only where it is null or older than `cutoff`, in one
     /// conditional update, and says whether a row changed. Several app instances together

@@ -109,7 +109,7 @@ impl MigrationTrait for AddRevocationDetails {
 /// Whether `clab_api_keys` has `column`. Written out per backend because
 /// `SchemaManager::has_column` needs `sea-orm-migration`'s driver features, which this crate
 /// leaves to the app.
-async fn has_column(manager: &SchemaManager<'_>, column: &str) -> Result<bool, DbErr> {
+pub(super) async fn has_column(manager: &SchemaManager<'_>, column: &str) -> Result<bool, DbErr> {
     let sql = match manager.get_database_backend() {
         DbBackend::Postgres => {
             "SELECT COUNT(*) FROM information_schema.columns \
@@ -125,7 +125,7 @@ async fn has_column(manager: &SchemaManager<'_>, column: &str) -> Result<bool, D
 }
 
 /// Whether `clab_api_keys` has the index `index`.
-async fn has_index(manager: &SchemaManager<'_>, index: &str) -> Result<bool, DbErr> {
+pub(super) async fn has_index(manager: &SchemaManager<'_>, index: &str) -> Result<bool, DbErr> {
     let sql = match manager.get_database_backend() {
         DbBackend::Postgres => {
             "SELECT COUNT(*) FROM pg_indexes \

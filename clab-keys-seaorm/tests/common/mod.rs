@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clab_keys_core::{
     HashVersion, InsertOutcome, KeyId, KeyRecord, KeyStore, RevocationReason, RevokeOutcome,
-    StoreError, StoredHash, UserId,
+    RotateOutcome, StoreError, StoredHash, UserId,
 };
 use clab_keys_seaorm::SeaOrmStore;
 use clab_keys_seaorm::migration::Migrator;
@@ -247,6 +247,38 @@ impl KeyStore for TestStore {
         new: &StoredHash,
     ) -> Result<bool, StoreError> {
         self.store.replace_hash(key_id, old, new).await
+    }
+    async fn rotate(
+        &self,
+        current: &KeyRecord,
+        retired: &KeyRecord,
+        new: &KeyRecord,
+        now: OffsetDateTime,
+    ) -> Result<RotateOutcome, StoreError> {
+        self.store.rotate(current, retired, new, now).await
+    }
+    async fn update(
+        &self,
+        current: &KeyRecord,
+        updated: &KeyRecord,
+        now: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        self.store.update(current, updated, now).await
+    }
+    async fn list_page(
+        &self,
+        user_id: &UserId,
+        after: Option<(OffsetDateTime, KeyId)>,
+        limit: u32,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
+        self.store.list_page(user_id, after, limit).await
+    }
+    async fn claim_expiring(
+        &self,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Vec<KeyRecord>, StoreError> {
+        self.store.claim_expiring(now, until).await
     }
 }
 
