@@ -17,14 +17,16 @@
 pub use clab_keys_core::{
     ApiKey, ApiResponse, AuthError, BearerOutcome, BodyBuffer, CacheConfig, Clock, ConfigError,
     CreateError, CreatedKey, CredentialKind, CredentialRouter, DigestLengthError, Entropy,
-    EntropyError, FeedError, HashCheck, HashVersion, InsertOutcome, InvalidReason, InvalidScopes,
-    InvalidUserId, InvalidationFeed, Invalidations, JwtError, JwtIdentity, JwtVerifier, KeyDigest,
-    KeyFormats, KeyHasher, KeyId, KeyInfo, KeyPrefix, KeyRecord, KeyService, KeyServiceBuilder,
-    KeyServiceConfig, KeyStore, LocalFeed, MANAGEMENT_PATH, MAX_BEARER_LEN, MAX_BODY_LEN,
-    ManagementCall, MemoryStore, NewKey, OsEntropy, OwnerCheck, ParseError, ParsedToken, Pepper, Principal,
-    Realm, Rejection, RejectionKind, RevocationReason, RevokeError, RevokeOutcome, ScopeName,
-    Scopes, StoreError, StoredHash, SystemClock, TokenFormat, UserId, VerifiedKey, looks_like_jwt,
-    parse_authorization, truncate_to_micros,
+    EntropyError, FeedError, HashCheck, HashVersion, InsertOutcome, InvalidCursor,
+    InvalidPageLimit, InvalidReason, InvalidScopes, InvalidUserId, InvalidationFeed,
+    Invalidations, JwtError, JwtIdentity, JwtVerifier, KeyCursor, KeyDigest, KeyFormats,
+    KeyHasher, KeyId, KeyInfo, KeyPage, KeyPrefix, KeyRecord, KeyService, KeyServiceBuilder,
+    KeyServiceConfig, KeyStore, KeyUpdate, ListPage, LocalFeed, MANAGEMENT_PATH, MAX_BEARER_LEN,
+    MAX_BODY_LEN, MAX_ROTATION_GRACE, ManagementCall, MemoryStore, NewKey, OsEntropy, OwnerCheck,
+    ParseError, ParsedToken, Pepper, Principal, Realm, Rejection, RejectionKind,
+    RevocationReason, RevokeError, RevokeOutcome, RotateError, RotateOutcome, RotatedKey,
+    ScopeName, Scopes, StoreError, StoredHash, SystemClock, TokenFormat, UpdateError, UserId,
+    VerifiedKey, looks_like_jwt, parse_authorization, truncate_to_micros,
 };
 
 // The management endpoints as an OpenAPI 3.1 document, to merge into an application's own.
