@@ -6,7 +6,8 @@
 # configuration: cache on for 60 s, the feed chosen from the database, or Redis when
 # CLAB_KEYS_REDIS_URL is set), checks that they really serve keys from their caches, then runs
 # the harness's `propagation` driver: REVOCATIONS times, create a key, warm it on all three,
-# revoke it on one through the HTTP API (the owner's JWT), and poll the two others until both
+# wait a random 0-300 ms (so that revocations fall at random phases of the 250 ms poll and of
+# the heartbeats), revoke it on one through the HTTP API (the owner's JWT), and poll the two others until both
 # refuse it, measured from the moment the revoke call answered. Then the same with 1, 2 and 4
 # instances (COST_REVOCATIONS each) for the revoke call's time per instance count.
 #
@@ -90,7 +91,7 @@ for feed in $feeds; do
   setup_feed "$feed"
   start_instances 3
   echo "== $feed: 3 instances ($(grep -h 'invalidation feed' "$work/app1.log" | head -n1))"
-  "$harness" --urls "$urls" --feed "$feed" --revocations "$revocations" --out "$csv" \
+  "$harness" --urls "$urls" --feed "$feed" --revocations "$revocations" --out "$csv" --jitter-ms 300 \
     --unannounced-delete "$delete_row" | tee -a "$summary" | tee -a "$cost"
   stop_instances
   if [ "$cost_revocations" -gt 0 ]; then
@@ -98,7 +99,7 @@ for feed in $feeds; do
       setup_feed "$feed"
       start_instances "$n"
       echo "== $feed: $n instance(s), $cost_revocations revocations"
-      "$harness" --urls "$urls" --feed "$feed" --revocations "$cost_revocations" | tee -a "$cost"
+      "$harness" --urls "$urls" --feed "$feed" --revocations "$cost_revocations" --jitter-ms 300 | tee -a "$cost"
       stop_instances
     done
   fi

@@ -7,14 +7,17 @@
 //! `GET /api/security/users/me` with the key, one request at a time per instance with
 //! `--poll-ms` between answers, until it answers `401`. Latencies are measured from the
 //! moment the `DELETE` answer was read (and, in a second column, from just before it was
-//! sent). The instance that revokes rotates, so every instance revokes and listens.
+//! sent). The instance that revokes rotates, so every instance revokes and listens. Before
+//! each revoke it waits a random time up to `--jitter-ms`: otherwise revocations follow the
+//! previous refusal by a fixed delay and so fall at a fixed phase of a polling feed's cycle,
+//! which would measure one point of its latency distribution instead of the distribution.
 //!
 //! Before measuring, it checks that the instances really serve the key from their caches:
 //! `--unannounced-delete` (a shell command with `{id}` for the key id) deletes the key's row
 //! behind the apps' backs; every instance must still accept the key, which only a cache can.
 //!
 //! usage: propagation --urls http://127.0.0.1:A,http://127.0.0.1:B,... --feed NAME
-//!        [--revocations 200] [--warmup 5] [--poll-ms 1] [--out results.csv]
+//!        [--revocations 200] [--warmup 5] [--poll-ms 1] [--jitter-ms 0] [--out results.csv]
 //!        [--unannounced-delete 'psql ... {id}'] [--email demo@example.com --password demo-password]
 //!
 //! Appends one CSV row per revocation and other instance to `--out` (with a header when the
@@ -56,6 +59,11 @@ async fn main() -> Result<(), BoxError> {
     let revocations: usize = args.parsed("revocations", 200)?;
     let warmup: usize = args.parsed("warmup", 5)?;
     let poll = Duration::from_millis(args.parsed("poll-ms", 1)?);
+    let jitter_ms: u64 = args.parsed("jitter-ms", 0)?;
+    let mut seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |d| d.as_nanos() as u64)
+        | 1;
     let email = args.get("email").unwrap_or("demo@example.com");
     let password = args.get("password").unwrap_or("demo-password");
 
@@ -78,6 +86,12 @@ async fn main() -> Result<(), BoxError> {
         let (token, id) = create_key(&client, &urls[revoker], &jwt, n).await?;
         for url in &urls {
             warm(&client, url, &token).await?;
+        }
+        if jitter_ms > 0 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            tokio::time::sleep(Duration::from_micros(seed % (jitter_ms * 1000))).await;
         }
         let sent = Instant::now();
         let status = client
