@@ -276,3 +276,36 @@ fn a_cache_without_a_feed_keeps_entries_at_most_five_seconds() {
         .build();
     assert!(fed.is_ok());
 }
+
+#[tokio::test]
+async fn revoking_all_again_after_a_failed_announcement_announces_the_keys() {
+    let feed = Arc::new(BrokenFeed::default());
+    let node = instance(Arc::new(MemoryStore::new()), feed.clone());
+    let user = UserId::from(1_i64);
+    let a = node
+        .create(&user, NewKey::new("a"))
+        .await
+        .unwrap()
+        .key
+        .key_id;
+    let b = node
+        .create(&user, NewKey::new("b"))
+        .await
+        .unwrap()
+        .key
+        .key_id;
+    let reason = clab_keys_core::RevocationReason::Owner;
+    assert!(node.revoke_all(&user, reason).await.is_err());
+    feed.working
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        node.revoke_all(&user, reason).await.unwrap(),
+        0,
+        "nothing left to revoke"
+    );
+    let mut announced = feed.published.lock().unwrap().clone();
+    announced.sort_by(|x, y| x.as_str().cmp(y.as_str()));
+    let mut expected = vec![a, b];
+    expected.sort_by(|x, y| x.as_str().cmp(y.as_str()));
+    assert_eq!(announced, expected);
+}

@@ -57,8 +57,8 @@ impl KeyService {
     /// # Errors
     ///
     /// Returns [`StoreError`] when the store fails (nothing is revoked), or when the keys are
-    /// revoked but could not be announced to other instances (calling again announces nothing
-    /// more: use the audit events to find the keys).
+    /// revoked but could not be announced to other instances (calling again, which then
+    /// revokes nothing, announces every revoked key of the user again).
     pub async fn revoke_all(
         &self,
         user: &UserId,
@@ -79,7 +79,22 @@ impl KeyService {
             count = revoked.len(),
             "all api keys of a user revoked"
         );
-        if !revoked.is_empty() {
+        if revoked.is_empty() {
+            // Nothing changed now: perhaps a retry after a failed announcement. Announce the
+            // user's revoked keys again (evicting is harmless), so a retry is never silent.
+            let before: Vec<KeyId> = self
+                .inner
+                .store
+                .list(user)
+                .await?
+                .into_iter()
+                .filter(|r| r.revoked_at.is_some())
+                .map(|r| r.key_id)
+                .collect();
+            if !before.is_empty() {
+                self.out_of_use(&before).await?;
+            }
+        } else {
             self.out_of_use(&revoked).await?;
         }
         Ok(revoked.len())
