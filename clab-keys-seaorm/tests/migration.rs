@@ -133,6 +133,7 @@ async fn embedded_migration_runs_in_the_apps_migrator() {
         );
         assert_eq!(applied[1..], ours, "{backend}: every later one after it");
         assert_eq!(ours[1], "m20260601_000002_clab_keys_revocation_details");
+        assert_eq!(ours[3], "m20260701_000004_clab_keys_expiry_notices");
         store_works(&SeaOrmStore::new(db.clone()), "embedd01").await;
 
         // Roll back only ours, then everything, then up again.

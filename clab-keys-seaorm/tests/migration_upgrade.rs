@@ -1,6 +1,8 @@
-//! The second migration upgrades a database made by the first in place: rows written with the
-//! old schema (active, revoked, expired keys) keep working through the service, nothing is lost,
-//! the new columns read as null, and `down` removes them again with the rows kept. On SQLite
+//! The later migrations upgrade a database made by the first in place: rows written with the
+//! old schema (active, revoked, expired keys) survive the second migration alone and then keep
+//! working through the service once every migration ran, nothing is lost, the new columns
+//! (revocation reason, replacement, expiry notice) read as null, and each `down` removes its
+//! columns again with the rows kept. On SQLite
 //! always, on PostgreSQL and MySQL/MariaDB when their URLs are set (a fresh database each).
 
 // Helpers outside `#[test]` functions fail the way the tests do.
@@ -123,7 +125,7 @@ async fn applied(db: &DatabaseConnection) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn second_migration_upgrades_a_first_migration_database_in_place() {
+async fn later_migrations_upgrade_a_first_migration_database_in_place() {
     for test_db in common::all_dbs().await {
         let db = &test_db.db;
         let backend = common::backend_name(db);
@@ -170,6 +172,25 @@ async fn second_migration_upgrades_a_first_migration_database_in_place() {
         );
         assert!(has_column(db, "revocation_reason").await, "{backend}");
         assert!(has_column(db, "replaced_by").await, "{backend}");
+        assert!(!has_column(db, "expiry_notified_at").await, "{backend}");
+        assert_eq!(
+            scalar(db, "SELECT COUNT(*) FROM clab_api_keys", Vec::new()).await,
+            3,
+            "{backend}: the second migration keeps the keys"
+        );
+
+        // Then the others, up to the fourth (expiry notices): this version's store needs them
+        // all (migrate before deploying).
+        Migrator::up(db, None).await.unwrap();
+        assert_eq!(
+            applied(db).await[2..],
+            [
+                "m20260615_000003_clab_keys_change_log",
+                "m20260701_000004_clab_keys_expiry_notices"
+            ],
+            "{backend}"
+        );
+        assert!(has_column(db, "expiry_notified_at").await, "{backend}");
         let keys = KeyService::builder(SeaOrmStore::new(db.clone()), hasher())
             .clock(clock.clone())
             .build()
@@ -225,8 +246,45 @@ async fn second_migration_upgrades_a_first_migration_database_in_place() {
             "{backend}"
         );
 
-        // Down removes the two columns and keeps the rows.
+        let store = SeaOrmStore::new(db.clone());
+        for r in &rows {
+            let row = store.find(&r.key_id).await.unwrap().unwrap();
+            assert_eq!(row.expiry_notified_at, None, "{backend}: never reported");
+        }
+        // The old rows take part in the new calls: none is due (one never expires, one is
+        // revoked, one expired), and the next page after the first is the second key.
+        assert_eq!(
+            keys.expiring_within(Duration::days(7)).await.unwrap(),
+            [],
+            "{backend}"
+        );
+        let first = keys
+            .list_page(&user, clab_keys_core::ListPage::new(1).unwrap())
+            .await
+            .unwrap();
+        let second = keys
+            .list_page(
+                &user,
+                clab_keys_core::ListPage::new(1)
+                    .unwrap()
+                    .after(first.next.unwrap()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(second.keys[0].key_id, rows[1].key_id, "{backend}");
+
+        // Down the fourth drops its column and keeps the rows.
         Migrator::down(db, Some(1)).await.unwrap();
+        assert!(!has_column(db, "expiry_notified_at").await, "{backend}");
+        assert!(has_column(db, "replaced_by").await, "{backend}");
+        assert_eq!(
+            scalar(db, "SELECT COUNT(*) FROM clab_api_keys", Vec::new()).await,
+            3,
+            "{backend}: down keeps the keys"
+        );
+
+        // Down the third and the second removes the second's two columns and keeps the rows.
+        Migrator::down(db, Some(2)).await.unwrap();
         assert!(!has_column(db, "revocation_reason").await, "{backend}");
         assert!(!has_column(db, "replaced_by").await, "{backend}");
         assert_eq!(
