@@ -18,6 +18,9 @@
 //! Each case is also a public async function taking the store, so a harness can call them
 //! itself. A case panics (with a message naming the rule) when the store breaks it.
 
+mod paging;
+mod rotation;
+
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -28,9 +31,22 @@ use clab_keys_core::KeyId;
 use clab_keys_core::Pepper;
 use clab_keys_core::Scopes;
 use clab_keys_core::UserId;
-use clab_keys_core::{AuthError, CreateError, InvalidReason, KeyService, NewKey, VerifiedKey};
+use clab_keys_core::{
+    AuthError, CreateError, InvalidReason, KeyService, KeyServiceConfig, NewKey, VerifiedKey,
+};
 use clab_keys_core::{HashVersion, KeyDigest, KeyHasher, StoredHash};
 use clab_keys_core::{InsertOutcome, KeyRecord, KeyStore, RevocationReason, RevokeOutcome};
+
+pub use paging::{
+    expiring_keys_are_reported_once_across_instances, list_pages_walk_every_key_once_with_ties,
+};
+pub use rotation::{
+    concurrent_rotations_of_one_key_make_exactly_one_new_key, concurrent_updates_never_widen_a_key,
+    rotation_at_the_limit_succeeds_and_the_key_in_grace_does_not_count,
+    rotation_racing_a_revocation_never_replaces_a_revoked_key,
+    rotation_with_grace_keeps_the_old_key_until_then, rotation_without_grace_revokes_the_old_key,
+    update_only_narrows_and_refusals_change_nothing,
+};
 
 /// Generates one `#[test]` per conformance case for a store factory.
 ///
@@ -65,6 +81,15 @@ macro_rules! store_conformance_tests {
             concurrent_revoke_all_creates_and_revokes_report_each_key_once,
             prune_deletes_only_rows_revoked_or_expired_before_the_cutoff,
             hash_version_counts_count_active_keys_per_version,
+            rotation_without_grace_revokes_the_old_key,
+            rotation_with_grace_keeps_the_old_key_until_then,
+            rotation_at_the_limit_succeeds_and_the_key_in_grace_does_not_count,
+            concurrent_rotations_of_one_key_make_exactly_one_new_key,
+            rotation_racing_a_revocation_never_replaces_a_revoked_key,
+            update_only_narrows_and_refusals_change_nothing,
+            concurrent_updates_never_widen_a_key,
+            list_pages_walk_every_key_once_with_ties,
+            expiring_keys_are_reported_once_across_instances,
         );
     };
 }
@@ -105,6 +130,18 @@ fn service(store: Arc<dyn KeyStore>, clock: &ManualClock) -> KeyService {
 fn service_with(store: Arc<dyn KeyStore>, clock: &ManualClock, hasher: KeyHasher) -> KeyService {
     match KeyService::builder_shared(store, hasher)
         .clock(clock.clone())
+        .build()
+    {
+        Ok(s) => s,
+        Err(e) => panic!("building the service failed: {e}"),
+    }
+}
+
+/// A suite service with its own limits.
+fn limited(store: Arc<dyn KeyStore>, clock: &ManualClock, config: KeyServiceConfig) -> KeyService {
+    match KeyService::builder_shared(store, test_hasher())
+        .clock(clock.clone())
+        .config(config)
         .build()
     {
         Ok(s) => s,
