@@ -7,7 +7,7 @@
 use std::path::Path;
 
 /// Chapter file → its module under `clab_keys::guide`.
-const CHAPTERS: [(&str, &str); 16] = [
+const CHAPTERS: [(&str, &str); 17] = [
     ("README.md", "contents"),
     ("contract.md", "contract"),
     ("axum.md", "axum"),
@@ -18,6 +18,7 @@ const CHAPTERS: [(&str, &str); 16] = [
     ("security-model.md", "security_model"),
     ("migrating-sha256.md", "migrating_sha256"),
     ("configuration.md", "configuration"),
+    ("cli.md", "cli"),
     ("redis.md", "redis"),
     ("using-the-api.md", "using_the_api"),
     ("faq.md", "faq"),

@@ -158,6 +158,9 @@ pub mod guide {
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/redis.md"))]
     pub mod redis {}
 
+    #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/cli.md"))]
+    pub mod cli {}
+
     #[doc = include_str!(concat!(env!("OUT_DIR"), "/docs/using-the-api.md"))]
     pub mod using_the_api {}
 
