@@ -60,7 +60,11 @@ async fn scenario(t: TestDb) {
     let migrated = r.json();
     let all = migrated["migrations"].as_array().unwrap().len();
     assert!(all >= 3, "{label}: {migrated}");
-    assert_eq!(migrated["applied_now"].as_array().unwrap().len(), all, "{label}: {migrated}");
+    assert_eq!(
+        migrated["applied_now"].as_array().unwrap().len(),
+        all,
+        "{label}: {migrated}"
+    );
     assert_eq!(migrated["pending"], 0);
     let r = run(&db_env, &["migrate", "--status", "--json"], "");
     assert_eq!(r.code, 0, "{label}: {r:?}");
@@ -76,7 +80,10 @@ async fn scenario(t: TestDb) {
     );
     let r = run(&db_env, &["migrate"], "");
     assert_eq!(r.code, 0, "{label}: {r:?}");
-    assert!(r.stdout.contains("0 migrations applied now"), "{label}: {r:?}");
+    assert!(
+        r.stdout.contains("0 migrations applied now"),
+        "{label}: {r:?}"
+    );
     let r = run(&db_env, &["migrate", "--status"], "");
     assert!(r.stdout.contains("up to date"), "{label}: {r:?}");
 
