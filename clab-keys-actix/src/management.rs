@@ -20,8 +20,10 @@ use crate::extract::{authenticated, router_of};
 /// | method and path | auth | success |
 /// |---|---|---|
 /// | `POST {path}` body `{"name", "expires_in_days"?, "scopes"?}` | JWT session | `201` with the token, shown once, `Cache-Control: no-store` |
-/// | `GET {path}` | JWT or API key | `200`, the caller's keys, metadata only, newest first |
+/// | `GET {path}?limit=&cursor=` | JWT or API key (`keys:read` if scoped) | `200`, the caller's keys, metadata only, newest first, `Link` to the next page |
 /// | `DELETE {path}/{id}` | JWT session | `204`; `404` for unknown ids and other users' keys |
+/// | `PATCH {path}/{id}` body `{"name"?, "scopes"?, "expires_at"?}` | JWT session | `200`, the key as changed |
+/// | `POST {path}/{id}/rotate` body `{"grace_seconds"?}` | JWT session | `201` with the new token, shown once |
 ///
 /// Every answer is core's ([`ManagementCall`]), so it matches the axum router byte for byte,
 /// at the edges too: any other path below `path` (`{path}/`, `{path}/a/b`) is `404
@@ -65,7 +67,11 @@ pub fn management_scope(path: &str) -> Scope {
 /// Core's order: route on the raw path (404/405 before authentication), authenticate, read
 /// the body if the endpoint takes one, run.
 async fn serve(req: &HttpRequest, mount: &str, payload: web::Payload) -> actix_web::Result<Reply> {
-    let call = match ManagementCall::route(req.method().as_str(), mount, req.path()) {
+    let target = req
+        .uri()
+        .path_and_query()
+        .map_or(req.path(), |p| p.as_str());
+    let call = match ManagementCall::route(req.method().as_str(), mount, target) {
         Ok(call) => call,
         Err(answer) => return Ok(Reply(answer)),
     };

@@ -10,7 +10,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{Service, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::http::header::{
-    ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE,
+    ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, LINK, WWW_AUTHENTICATE,
 };
 use actix_web::{App, test, web};
 use clab_keys_actix::{
@@ -109,6 +109,9 @@ where
         let allow = headers
             .get(ALLOW)
             .map(|v| v.to_str().expect("ASCII allow").to_owned());
+        let link = headers
+            .get(LINK)
+            .map(|v| v.to_str().expect("ASCII link").to_owned());
         let status = response.status().as_u16();
         let body = test::read_body(response).await.to_vec();
         TestResponse {
@@ -116,6 +119,7 @@ where
             www_authenticate,
             cache_control,
             allow,
+            link,
             body,
         }
     }

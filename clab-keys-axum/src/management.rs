@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::body::{Body, HttpBody};
-use axum::extract::{FromRef, Request, State};
+use axum::extract::{FromRef, OriginalUri, Request, State};
 use axum::routing::any;
 use clab_keys_core::{BodyBuffer, CredentialRouter, ManagementCall};
 
@@ -21,8 +21,10 @@ use crate::extract::authenticated;
 /// | method and path | auth | success |
 /// |---|---|---|
 /// | `POST {path}` body `{"name", "expires_in_days"?, "scopes"?}` | JWT session | `201` with the token, shown once, `Cache-Control: no-store` |
-/// | `GET {path}` | JWT or API key | `200`, the caller's keys, metadata only, newest first |
+/// | `GET {path}?limit=&cursor=` | JWT or API key (`keys:read` if scoped) | `200`, the caller's keys, metadata only, newest first, `Link` to the next page |
 /// | `DELETE {path}/{id}` | JWT session | `204`; `404` for unknown ids and other users' keys |
+/// | `PATCH {path}/{id}` body `{"name"?, "scopes"?, "expires_at"?}` | JWT session | `200`, the key as changed |
+/// | `POST {path}/{id}/rotate` body `{"grace_seconds"?}` | JWT session | `201` with the new token, shown once |
 ///
 /// Every answer is core's ([`ManagementCall`]), so it matches the actix-web scope byte for
 /// byte, at the edges too: any other path below `path` (`{path}/`, `{path}/a/b`) is `404
@@ -90,7 +92,14 @@ where
 /// Core's order: route on the raw path (404/405 before authentication), authenticate, read
 /// the body if the endpoint takes one, run.
 async fn serve(router: &CredentialRouter, mount: &str, request: Request) -> Reply {
-    let call = match ManagementCall::route(request.method().as_str(), mount, request.uri().path()) {
+    // Under `Router::nest` the URI has lost the outer prefix; the original one has it, so the
+    // list's `Link` names the path the client used.
+    let uri = request
+        .extensions()
+        .get::<OriginalUri>()
+        .map_or(request.uri(), |original| &original.0);
+    let target = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+    let call = match ManagementCall::route(request.method().as_str(), mount, target) {
         Ok(call) => call,
         Err(answer) => return Reply(answer),
     };

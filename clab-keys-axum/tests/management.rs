@@ -107,7 +107,18 @@ async fn management_router_mounts_the_same_endpoints_at_a_custom_path() {
     let bearer = format!("Bearer {JWT_USER1}");
     let (status, keys) = send(app.clone(), "GET", "/v2/keys", Some(&bearer), Vec::new()).await;
     assert_eq!(status, 200);
-    assert_eq!(keys.as_array().map(Vec::len), Some(5));
+    assert_eq!(keys.as_array().map(Vec::len), Some(6));
+    // The next page's link names the path the client used, outer prefix included.
+    let page = Request::get("/v2/keys?limit=2")
+        .header(AUTHORIZATION, &bearer)
+        .body(Body::empty())
+        .expect("request");
+    let page = app.clone().oneshot(page).await.expect("infallible");
+    let link = page.headers().get("link").and_then(|l| l.to_str().ok());
+    assert!(
+        link.is_some_and(|l| l.starts_with("</v2/keys?limit=2&cursor=")),
+        "{link:?}"
+    );
     let id = Fixture::id_of(&f.key);
     let uri = format!("/v2/keys/{id}");
     let (status, _) = send(app.clone(), "DELETE", &uri, Some(&bearer), Vec::new()).await;

@@ -25,7 +25,7 @@ impl Reference {
             };
         }
         if path.starts_with(MANAGEMENT_PATH) {
-            let call = match ManagementCall::route(req.method, MANAGEMENT_PATH, path) {
+            let call = match ManagementCall::route(req.method, MANAGEMENT_PATH, &req.path) {
                 Ok(call) => call,
                 Err(answer) => return answer,
             };
@@ -70,6 +70,7 @@ impl HttpHarness for Reference {
                 .collect(),
             cache_control: r.header("cache-control").map(str::to_owned),
             allow: r.header("allow").map(str::to_owned),
+            link: r.header("link").map(str::to_owned),
             body: r.body,
         }
     }

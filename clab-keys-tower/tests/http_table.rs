@@ -62,7 +62,7 @@ impl HttpHarness for TowerApp {
         let path = req.path.split('?').next().unwrap_or_default().to_owned();
         if path.starts_with(MANAGEMENT_PATH) {
             let lines = req.authorization.iter().map(Vec::as_slice);
-            let answer = match ManagementCall::route(req.method, MANAGEMENT_PATH, &path) {
+            let answer = match ManagementCall::route(req.method, MANAGEMENT_PATH, &req.path) {
                 Ok(call) => {
                     let outcome = self.0.authenticate_optional(lines).await;
                     let body = req.body.clone().unwrap_or_default();
@@ -79,6 +79,7 @@ impl HttpHarness for TowerApp {
                     .collect(),
                 cache_control: answer.header("cache-control").map(str::to_owned),
                 allow: answer.header("allow").map(str::to_owned),
+                link: answer.header("link").map(str::to_owned),
                 body: answer.body,
             };
         }
@@ -107,6 +108,7 @@ impl HttpHarness for TowerApp {
                 .collect(),
             cache_control: header("cache-control"),
             allow: header("allow"),
+            link: header("link"),
             body: response
                 .into_body()
                 .collect()

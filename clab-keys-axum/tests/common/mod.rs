@@ -4,7 +4,9 @@
 
 use axum::body::Body;
 use axum::extract::FromRef;
-use axum::http::header::{ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, WWW_AUTHENTICATE};
+use axum::http::header::{
+    ALLOW, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE, LINK, WWW_AUTHENTICATE,
+};
 use axum::http::{HeaderValue, Request};
 use axum::routing::get;
 use axum::{Json, Router, middleware};
@@ -95,6 +97,7 @@ pub async fn send(app: &Router, request: TestRequest) -> TestResponse {
     let www_authenticate = headers.get_all(WWW_AUTHENTICATE).iter().map(text).collect();
     let cache_control = headers.get(CACHE_CONTROL).map(text);
     let allow = headers.get(ALLOW).map(text);
+    let link = headers.get(LINK).map(text);
     let status = response.status().as_u16();
     let body = response
         .into_body()
@@ -108,6 +111,7 @@ pub async fn send(app: &Router, request: TestRequest) -> TestResponse {
         www_authenticate,
         cache_control,
         allow,
+        link,
         body,
     }
 }

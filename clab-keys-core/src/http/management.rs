@@ -6,9 +6,11 @@
 //!
 //! | method and path | auth | success |
 //! |---|---|---|
-//! | `POST /api/user/api-keys` | JWT session | `201` with the token, shown once |
-//! | `GET /api/user/api-keys` | JWT or key | `200`, metadata only, newest first |
+//! | `POST /api/user/api-keys` | JWT session (recent, if configured) | `201` with the token, shown once |
+//! | `GET /api/user/api-keys?limit=&cursor=` | JWT or key (`keys:read` if scoped) | `200`, metadata only, newest first, `Link` to the next page |
 //! | `DELETE /api/user/api-keys/{id}` | JWT session | `204` |
+//! | `PATCH /api/user/api-keys/{id}` | JWT session | `200`, the key as changed (`lifecycle.rs`) |
+//! | `POST /api/user/api-keys/{id}/rotate` | JWT session (recent, if configured) | `201` with the new token (`lifecycle.rs`) |
 
 use std::future::Future;
 
@@ -17,10 +19,12 @@ use time::OffsetDateTime;
 use super::body::MAX_BODY_LEN;
 use super::principal::Principal;
 
+use super::lifecycle::{rotate_key, update_key};
+use super::paging::list_keys;
 use super::rejection::{Rejection, RejectionKind};
 use super::response::ApiResponse;
 use super::router::CredentialRouter;
-use super::wire::{CreateKeyBody, CreatedKeyBody, KeyInfoBody};
+use super::wire::{CreateKeyBody, CreatedKeyBody, KeyInfoBody, json_object};
 use crate::format::KeyId;
 use crate::service::{CreateError, KeyInfo, NewKey, RevokeError};
 use crate::store::RevocationReason;
@@ -33,10 +37,19 @@ pub const MANAGEMENT_PATH: &str = "/api/user/api-keys";
 enum KeyRoute {
     /// `POST {MANAGEMENT_PATH}`: create a key.
     Create,
-    /// `GET` (or `HEAD`) `{MANAGEMENT_PATH}`: list the caller's keys.
-    List,
+    /// `GET` (or `HEAD`) `{MANAGEMENT_PATH}`: list the caller's keys, one page.
+    List {
+        /// The request's path up to the end of the mount path, for the `Link` header.
+        collection: String,
+        /// The raw query string, read after authentication.
+        query: Option<String>,
+    },
     /// `DELETE {MANAGEMENT_PATH}/{id}`: revoke one of the caller's keys.
     Revoke(String),
+    /// `PATCH {MANAGEMENT_PATH}/{id}`: rename a key, narrow its scopes, move its expiry earlier.
+    Update(String),
+    /// `POST {MANAGEMENT_PATH}/{id}/rotate`: replace a key by a new one.
+    Rotate(String),
 }
 
 /// A routed management request: which endpoint, before authentication and before the body
@@ -47,8 +60,12 @@ enum KeyRoute {
 /// use clab_keys::{MANAGEMENT_PATH, ManagementCall};
 /// let route = |method, path| ManagementCall::route(method, MANAGEMENT_PATH, path);
 /// assert!(route("DELETE", "/api/user/api-keys/3fK9xQ2a").is_ok());
-/// assert!(route("GET", "/api/user/api-keys").is_ok());
+/// assert!(route("PATCH", "/api/user/api-keys/3fK9xQ2a").is_ok());
+/// assert!(route("POST", "/api/user/api-keys/3fK9xQ2a/rotate").is_ok());
+/// assert!(route("GET", "/api/user/api-keys?limit=20").is_ok());
 /// assert_eq!(route("GET", "/api/user/api-keys/3fK9xQ2a").unwrap_err().status, 405);
+/// assert_eq!(route("GET", "/api/user/api-keys/3fK9xQ2a/rotate").unwrap_err().header("allow"), Some("POST"));
+/// assert_eq!(route("POST", "/api/user/api-keys/3fK9xQ2a/renew").unwrap_err().status, 404);
 /// assert_eq!(route("DELETE", "/api/user/api-keys/a%2Fb").unwrap_err().status, 404);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,39 +74,62 @@ pub struct ManagementCall {
 }
 
 impl ManagementCall {
-    /// Routes a request by its method and its raw (still percent-encoded) path, given the
-    /// path the endpoints are mounted at (usually [`MANAGEMENT_PATH`]). The mount path itself is
-    /// the collection; `{mount}/{id}` names one key, its id percent-decoded here (bytes that
+    /// Routes a request by its method and its raw (still percent-encoded) path and query
+    /// (`/api/user/api-keys?limit=20`; an adapter passes the request target's path and query
+    /// as they came), given the path the endpoints are mounted at (usually
+    /// [`MANAGEMENT_PATH`]). The mount path itself is the collection; `{mount}/{id}` names one
+    /// key and `{mount}/{id}/rotate` its rotation, the id percent-decoded here (bytes that
     /// are not UTF-8 become U+FFFD), so both adapters see the same id whatever their own
     /// decoding. Every other path is `404 not_found` and a known path with another method is
-    /// `405 method_not_allowed` with an `Allow` header, whatever the credentials.
+    /// `405 method_not_allowed` with an `Allow` header, whatever the credentials. The query
+    /// never changes the route; only the list reads it (`limit`, `cursor`), after
+    /// authentication.
     ///
     /// # Errors
     ///
     /// Returns the 404 or 405 answer when no endpoint matches.
     pub fn route(method: &str, mount: &str, path: &str) -> Result<Self, ApiResponse> {
         let not_found = || ApiResponse::error(404, "not_found", "no such endpoint");
+        let (path, query) = match path.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (path, None),
+        };
         // The mount path as the framework matched it: at the end of any prefix an outer router
         // or scope added.
-        let tail = path
+        let end = path
             .find(mount)
-            .map(|at| &path[at + mount.len()..])
+            .map(|at| at + mount.len())
             .ok_or_else(not_found)?;
+        let tail = &path[end..];
+        let decode = |raw| percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
         let endpoint = match (tail, method) {
             ("", "POST") => KeyRoute::Create,
             // HEAD is GET without the body (RFC 9110 §9.3.2); the server drops the body.
-            ("", "GET" | "HEAD") => KeyRoute::List,
+            ("", "GET" | "HEAD") => KeyRoute::List {
+                collection: path[..end].to_owned(),
+                query: query.map(str::to_owned),
+            },
             ("", _) => return Err(method_not_allowed("GET, HEAD, POST")),
             _ => {
                 let raw = tail.strip_prefix('/').ok_or_else(not_found)?;
-                let id = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+                // Split before decoding: an encoded slash (`%2F`) stays inside its segment.
+                let (raw_id, action) = match raw.split_once('/') {
+                    Some((id, action)) => (id, Some(decode(action))),
+                    None => (raw, None),
+                };
+                let id = decode(raw_id);
                 if id.is_empty() || id.contains('/') {
                     return Err(not_found());
                 }
-                if method != "DELETE" {
-                    return Err(method_not_allowed("DELETE"));
+                let id = id.into_owned();
+                match (action.as_deref(), method) {
+                    (None, "DELETE") => KeyRoute::Revoke(id),
+                    (None, "PATCH") => KeyRoute::Update(id),
+                    (None, _) => return Err(method_not_allowed("DELETE, PATCH")),
+                    (Some("rotate"), "POST") => KeyRoute::Rotate(id),
+                    (Some("rotate"), _) => return Err(method_not_allowed("POST")),
+                    (Some(_), _) => return Err(not_found()),
                 }
-                KeyRoute::Revoke(id.into_owned())
             }
         };
         Ok(Self { endpoint })
@@ -97,7 +137,10 @@ impl ManagementCall {
 
     /// Whether the endpoint reads a request body.
     fn needs_body(&self) -> bool {
-        matches!(self.endpoint, KeyRoute::Create)
+        matches!(
+            self.endpoint,
+            KeyRoute::Create | KeyRoute::Update(_) | KeyRoute::Rotate(_)
+        )
     }
 
     /// Answers the request: the caller must be authenticated (`outcome` is what
@@ -135,8 +178,12 @@ impl ManagementCall {
     ) -> ApiResponse {
         match &self.endpoint {
             KeyRoute::Create => create_key(router, principal, body).await,
-            KeyRoute::List => list_keys(router, principal).await,
+            KeyRoute::List { collection, query } => {
+                list_keys(router, principal, collection, query.as_deref()).await
+            }
             KeyRoute::Revoke(id) => revoke_key(router, principal, id).await,
+            KeyRoute::Update(id) => update_key(router, principal, id, body).await,
+            KeyRoute::Rotate(id) => rotate_key(router, principal, id, body).await,
         }
     }
 }
@@ -156,7 +203,7 @@ const MAX_EXPIRES_IN_DAYS: i64 = 36_500;
 
 /// Formats a timestamp as RFC 3339 in UTC with microseconds, always 27 characters
 /// (`2026-11-29T08:30:00.123456Z`).
-fn rfc3339(t: OffsetDateTime) -> String {
+pub(super) fn rfc3339(t: OffsetDateTime) -> String {
     const FORMAT: &[time::format_description::BorrowedFormatItem<'_>] = time::macros::format_description!(
         "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
     );
@@ -165,17 +212,17 @@ fn rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_default()
 }
 
-fn opt_time(t: Option<OffsetDateTime>) -> Option<String> {
+pub(super) fn opt_time(t: Option<OffsetDateTime>) -> Option<String> {
     t.map(rfc3339)
 }
 
-fn scopes_json(info: &KeyInfo) -> Vec<String> {
+pub(super) fn scopes_json(info: &KeyInfo) -> Vec<String> {
     info.scopes.iter().map(str::to_owned).collect()
 }
 
 /// The list representation of a key: `id, name, prefix, scopes, created_at, expires_at,
 /// last_used_at, revoked_at, revocation_reason, replaced_by`. Never the token or its hash.
-fn key_info_json(info: &KeyInfo) -> KeyInfoBody<'_> {
+pub(super) fn key_info_json(info: &KeyInfo) -> KeyInfoBody<'_> {
     KeyInfoBody {
         created_at: rfc3339(info.created_at),
         expires_at: opt_time(info.expires_at),
@@ -195,10 +242,13 @@ async fn create_key(router: &CredentialRouter, principal: &Principal, body: &[u8
     if let Err(r) = principal.require_interactive(router.realm()) {
         return r.to_response();
     }
+    if let Err(answer) = require_recent_login(router, principal) {
+        return answer;
+    }
     if body.len() > MAX_BODY_LEN {
         return ApiResponse::error(413, "payload_too_large", "request body is too large");
     }
-    let Ok(body) = serde_json::from_slice::<CreateKeyBody>(body) else {
+    let Some(body) = json_object::<CreateKeyBody>(body) else {
         return ApiResponse::error(
             400,
             "invalid_request",
@@ -228,11 +278,7 @@ async fn create_key(router: &CredentialRouter, principal: &Principal, body: &[u8
                 },
             )
         }
-        Err(CreateError::InvalidName) => ApiResponse::error(
-            400,
-            "invalid_name",
-            "name must be 1-100 characters, with a visible one and no control, invisible or direction-changing character",
-        ),
+        Err(CreateError::InvalidName) => invalid_name(),
         Err(CreateError::InvalidExpiry) => invalid_expiry(),
         Err(CreateError::InvalidScopes) => ApiResponse::error(
             400,
@@ -255,6 +301,42 @@ async fn create_key(router: &CredentialRouter, principal: &Principal, body: &[u8
     }
 }
 
+pub(super) fn invalid_name() -> ApiResponse {
+    ApiResponse::error(
+        400,
+        "invalid_name",
+        "name must be 1-100 characters, with a visible one and no control, invisible or direction-changing character",
+    )
+}
+
+/// Refuses a session whose login is older than the router allows
+/// ([`CredentialRouter::with_reauthentication`]), or whose age is unknown: `403
+/// reauthentication_required`, with an RFC 9470 challenge (`insufficient_user_authentication`
+/// and the `max_age` in seconds) that tells a client to send the user through login again.
+pub(super) fn require_recent_login(
+    router: &CredentialRouter,
+    principal: &Principal,
+) -> Result<(), ApiResponse> {
+    let Some(max_age) = router.reauthentication() else {
+        return Ok(());
+    };
+    let now = router.keys().now();
+    if principal.auth_time().is_some_and(|at| now - at <= max_age) {
+        return Ok(());
+    }
+    const MESSAGE: &str = "log in again: creating or rotating a key needs a recent login";
+    let mut answer = ApiResponse::error(403, "reauthentication_required", MESSAGE);
+    answer.headers.push((
+        "www-authenticate",
+        format!(
+            "Bearer realm=\"{}\", error=\"insufficient_user_authentication\", error_description=\"{MESSAGE}\", max_age={}",
+            router.realm().as_str(),
+            max_age.whole_seconds()
+        ),
+    ));
+    Err(answer)
+}
+
 fn invalid_expiry() -> ApiResponse {
     ApiResponse::error(
         400,
@@ -263,21 +345,8 @@ fn invalid_expiry() -> ApiResponse {
     )
 }
 
-fn unavailable(router: &CredentialRouter) -> ApiResponse {
+pub(super) fn unavailable(router: &CredentialRouter) -> ApiResponse {
     router.reject(RejectionKind::Unavailable).to_response()
-}
-
-/// `GET /api/user/api-keys`: the caller's keys, metadata only, newest first.
-async fn list_keys(router: &CredentialRouter, principal: &Principal) -> ApiResponse {
-    match router.keys().list(principal.user_id()).await {
-        Ok(keys) => {
-            ApiResponse::serialized(200, &keys.iter().map(key_info_json).collect::<Vec<_>>())
-        }
-        Err(e) => {
-            tracing::error!(target: "clab_keys", error = %e, "listing api keys failed");
-            unavailable(router)
-        }
-    }
 }
 
 /// `DELETE /api/user/api-keys/{id}`: revokes one of the caller's keys (JWT session only).

@@ -4,7 +4,9 @@
 
 mod body;
 mod header;
+mod lifecycle;
 mod management;
+mod paging;
 mod principal;
 mod rejection;
 mod response;

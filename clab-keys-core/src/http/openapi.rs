@@ -20,7 +20,10 @@ use utoipa::openapi::{
 use utoipa::{OpenApi, ToSchema};
 
 use super::management::MANAGEMENT_PATH;
-use super::wire::{CreateKeyBody, CreatedKeyBody, ErrorBody, ErrorCode, KeyInfoBody};
+use super::wire::{
+    CreateKeyBody, CreatedKeyBody, ErrorBody, ErrorCode, KeyInfoBody, RotateKeyBody,
+    RotatedKeyBody, UpdateKeyBody,
+};
 
 /// The OpenAPI 3.1 description of the management endpoints (contract §6): create
 /// (`POST {mount}`), list (`GET {mount}`) and revoke (`DELETE {mount}/{id}`), the schemas of
@@ -97,10 +100,12 @@ impl OpenApi for ManagementApi {
 /// describes it. **A new endpoint (rotate, `PATCH`, leak reports…) is documented by writing
 /// its operation function below and adding its row here**; a new body type goes into
 /// `wire.rs` and [`components`], a new error code into `wire::ErrorCode`.
-const OPERATIONS: [Endpoint; 3] = [
+const OPERATIONS: [Endpoint; 5] = [
     ("", HttpMethod::Post, create_key),
     ("", HttpMethod::Get, list_keys),
     ("/{id}", HttpMethod::Delete, revoke_key),
+    ("/{id}", HttpMethod::Patch, update_key),
+    ("/{id}/rotate", HttpMethod::Post, rotate_key),
 ];
 
 /// A row of [`OPERATIONS`]: the path below the mount, the method, the operation.
@@ -108,7 +113,9 @@ type Endpoint = (&'static str, HttpMethod, fn() -> Operation);
 
 const INFO_DESCRIPTION: &str = "Long-lived user API keys (`clab_user_…`) next to session JWTs. \
 Every endpoint takes one credential in `Authorization: Bearer`: a session JWT or an API key. \
-Creating and revoking keys needs a session JWT, so a leaked key cannot mint more keys. Every \
+Creating, rotating, changing and revoking keys needs a session JWT, so a leaked key cannot mint \
+more keys; a server may also require a recent login to create and rotate \
+(`reauthentication_required`). Every \
 answer carries `Cache-Control: no-store`; errors are `{\"error\": \"<code>\", \"message\": \
 \"<text>\"}`. A management path with a method it does not serve answers `405` with `Allow` \
 (`components.responses.MethodNotAllowed`), and a path below the collection that names no \
@@ -119,6 +126,9 @@ fn components() -> utoipa::openapi::Components {
         .schema_from::<CreateKeyBody>()
         .schema_from::<CreatedKeyBody<'static>>()
         .schema_from::<KeyInfoBody<'static>>()
+        .schema_from::<RotateKeyBody>()
+        .schema_from::<RotatedKeyBody<'static>>()
+        .schema_from::<UpdateKeyBody>()
         .schema_from::<ErrorBody<'static>>()
         .schema_from::<ErrorCode>()
         .security_scheme(
@@ -140,7 +150,7 @@ fn components() -> utoipa::openapi::Components {
             with_allow(error_response(
                 "A management path with a method it does not serve, whatever the credential: \
                  `Allow` lists the methods it does serve (`GET, HEAD, POST` on the collection, \
-                 `DELETE` on one key).",
+                 `DELETE, PATCH` on one key, `POST` on its `/rotate`).",
                 &[(
                     "method_not_allowed",
                     "this endpoint does not accept that method",
@@ -158,8 +168,9 @@ fn create_key() -> Operation {
         "Create an API key (session JWT only)",
         "Creates a key for the caller, who must use a session JWT (an API key gets `403`). The \
          token is in this answer only: it is stored as a keyed hash and never shown again. \
-         Checks run in this order: credential, session, body size, JSON shape, \
-         `expires_in_days`, name, expiry, scopes, then the active-key limit.",
+         Checks run in this order: credential, session, recent login (when the server asks \
+         for one), body size, JSON shape, `expires_in_days`, name, expiry, scopes, then the \
+         active-key limit.",
     )
     .request_body(Some(
         RequestBodyBuilder::new()
@@ -210,7 +221,7 @@ fn create_key() -> Operation {
         ),
     )
     .response("401", unauthorized())
-    .response("403", session_required())
+    .response("403", session_and_recent_login_required())
     .response(
         "409",
         error_response(
@@ -244,20 +255,257 @@ fn list_keys() -> Operation {
         "listApiKeys",
         "List the caller's API keys",
         "The caller's keys, newest first, revoked and expired keys included: metadata only, \
-         never a token or its hash. A session JWT or any API key (scopes are not checked). \
-         `HEAD` answers as `GET` without the body.",
+         never a token or its hash. A session JWT, an unrestricted API key, or an API key \
+         with the scope `keys:read`. At most `limit` keys per answer; while more remain, a \
+         `Link` header (`rel=\"next\"`) gives the URL of the next page. `HEAD` answers as \
+         `GET` without the body.",
+    )
+    .parameter(
+        ParameterBuilder::new()
+            .name("limit")
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .description(Some("Keys per page, 1-100; 100 when absent."))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1))
+                    .maximum(Some(100)),
+            ))
+            .example(Some(json!(20))),
+    )
+    .parameter(
+        ParameterBuilder::new()
+            .name("cursor")
+            .parameter_in(ParameterIn::Query)
+            .required(Required::False)
+            .description(Some(
+                "Where the page starts: copy it from the `Link` header of the page before; \
+                 opaque.",
+            ))
+            .schema(Some(string().pattern(Some("^-?[0-9]{1,20}\\.[0-9A-Za-z]{8}$"))))
+            .example(Some(json!("1767225600000000.DocsEx01"))),
     )
     .response(
         "200",
         json_response(
-            "The caller's keys, newest first.",
+            "One page of the caller's keys, newest first.",
             ArrayBuilder::new()
                 .items(schema_ref::<KeyInfoBody<'static>>())
                 .into(),
+        )
+        .header(
+            "Link",
+            HeaderBuilder::new()
+                .schema(string().pattern(Some("^<[^>]+>; rel=\"next\"$")))
+                .description(Some(
+                    "Present while more keys remain: `</api/user/api-keys?limit=20&cursor=…>; \
+                     rel=\"next\"` (RFC 8288), the next page's URL relative to the server.",
+                ))
+                .build(),
         ),
     )
-    .response("400", bad_header())
+    .response(
+        "400",
+        with_challenge(
+            error_response(
+                "A malformed `Authorization` header (with a `WWW-Authenticate` challenge), or \
+                 a `limit` or `cursor` that is not valid (without one).",
+                &[(
+                    "invalid_request",
+                    "limit must be a whole number from 1 to 100, and cursor the value a Link header gave",
+                )],
+            ),
+            "Bearer realm=\"api\", error=\"invalid_request\", error_description=\"the Authorization header is malformed\"",
+        )
+        .build(),
+    )
     .response("401", unauthorized())
+    .response(
+        "403",
+        with_challenge(
+            error_response(
+                "An API key limited to scopes without `keys:read`.",
+                &[(
+                    "insufficient_scope",
+                    "the access token lacks a required scope",
+                )],
+            ),
+            "Bearer realm=\"api\", error=\"insufficient_scope\", scope=\"keys:read\"",
+        )
+        .build(),
+    )
+    .response("503", unavailable())
+    .build()
+}
+
+/// The `{id}` path parameter of the one-key operations.
+fn key_id_parameter() -> ParameterBuilder {
+    ParameterBuilder::new()
+        .name("id")
+        .parameter_in(ParameterIn::Path)
+        .required(Required::True)
+        .description(Some("The key id: `id` in the list, 8 letters and digits."))
+        .schema(Some(string()))
+        .example(Some(json!("DocsEx01")))
+}
+
+fn no_such_key() -> Response {
+    error_response(
+        "No such key of the caller: an unknown id, a malformed one and another user's key \
+         answer alike.",
+        &[("not_found", "no such API key")],
+    )
+    .build()
+}
+
+fn key_inactive() -> Response {
+    error_response(
+        "The key is revoked or expired, or (rotate) was already replaced by a rotation.",
+        &[(
+            "key_inactive",
+            "the API key is revoked, expired or already replaced",
+        )],
+    )
+    .build()
+}
+
+fn too_large() -> Response {
+    error_response(
+        "The body is over 16 KiB.",
+        &[("payload_too_large", "request body is too large")],
+    )
+    .build()
+}
+
+fn rotate_key() -> Operation {
+    operation(
+        "rotateApiKey",
+        "Rotate an API key (session JWT only)",
+        "Replaces one of the caller's active keys by a new key with the same name and scopes \
+         and an expiry no later than the old one's; the new token is in this answer only. \
+         With `grace_seconds` 0 (the default; also an empty body) the old key is revoked at \
+         once with reason `rotated`; otherwise it keeps working until the earlier of its own \
+         expiry and now + grace, and no longer counts against the key limit. The old key's \
+         `replaced_by` names the new one. Never fails for the key limit. Needs a session JWT, \
+         recent when the server asks for one: an agent holding only an API key asks a person \
+         to rotate it.",
+    )
+    .parameter(key_id_parameter())
+    .request_body(Some(
+        RequestBodyBuilder::new()
+            .required(Some(Required::False))
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(schema_ref::<RotateKeyBody>()))
+                    .example(Some(json!({ "grace_seconds": 3600 })))
+                    .build(),
+            )
+            .build(),
+    ))
+    .response(
+        "201",
+        json_response(
+            "The new key; `token` is shown this once, `replaces` is the old key's id.",
+            schema_ref::<RotatedKeyBody<'static>>(),
+        ),
+    )
+    .response(
+        "400",
+        with_challenge(
+            error_response(
+                "A malformed `Authorization` header (with a `WWW-Authenticate` challenge), or \
+                 a body that is not `{\"grace_seconds\": 0-604800}` (without one).",
+                &[(
+                    "invalid_request",
+                    "body must be empty or JSON: {\"grace_seconds\": whole number from 0 to 604800 (optional)}",
+                )],
+            ),
+            "Bearer realm=\"api\", error=\"invalid_request\", error_description=\"the Authorization header is malformed\"",
+        )
+        .build(),
+    )
+    .response("401", unauthorized())
+    .response("403", session_and_recent_login_required())
+    .response("404", no_such_key())
+    .response("409", key_inactive())
+    .response("413", too_large())
+    .response(
+        "500",
+        error_response(
+            "The server's random source failed (or key ids collided eight times).",
+            &[("internal_error", "the key could not be created")],
+        )
+        .build(),
+    )
+    .response("503", unavailable())
+    .build()
+}
+
+fn update_key() -> Operation {
+    operation(
+        "updateApiKey",
+        "Rename an API key, narrow its scopes or move its expiry earlier (session JWT only)",
+        "Changes one of the caller's active keys and answers it as changed (the list \
+         representation). Only ever takes rights away: an unrestricted key may be given any \
+         valid scopes, a scoped key only a non-empty subset of its own; `expires_at` must be \
+         in the future and no later than the key's current expiry. At least one field.",
+    )
+    .parameter(key_id_parameter())
+    .request_body(Some(
+        RequestBodyBuilder::new()
+            .required(Some(Required::True))
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(schema_ref::<UpdateKeyBody>()))
+                    .example(Some(json!({ "name": "CI runner" })))
+                    .build(),
+            )
+            .build(),
+    ))
+    .response(
+        "200",
+        json_response(
+            "The key as changed.",
+            schema_ref::<KeyInfoBody<'static>>(),
+        ),
+    )
+    .response(
+        "400",
+        with_challenge(
+            error_response(
+                "A malformed `Authorization` header (with a `WWW-Authenticate` challenge), or \
+                 a body that breaks a rule.",
+                &[
+                    (
+                        "invalid_request",
+                        "body must be JSON with at least one of: {\"name\": string, \"scopes\": [string], \"expires_at\": RFC 3339 time}",
+                    ),
+                    (
+                        "invalid_name",
+                        "name must be 1-100 characters, with a visible one and no control, invisible or direction-changing character",
+                    ),
+                    (
+                        "invalid_scopes",
+                        "scopes must be a non-empty list of valid names (A-Z a-z 0-9 : . _ -) within the key's own scopes",
+                    ),
+                    (
+                        "invalid_expiry",
+                        "expires_at must be an RFC 3339 time in the future, no later than the key's current expiry",
+                    ),
+                ],
+            ),
+            "Bearer realm=\"api\", error=\"invalid_request\", error_description=\"the Authorization header is malformed\"",
+        )
+        .build(),
+    )
+    .response("401", unauthorized())
+    .response("403", session_required())
+    .response("404", no_such_key())
+    .response("409", key_inactive())
+    .response("413", too_large())
     .response("503", unavailable())
     .build()
 }
@@ -393,7 +641,7 @@ fn with_allow(response: ResponseBuilder) -> ResponseBuilder {
     response.header(
         "Allow",
         HeaderBuilder::new()
-            .schema(string().enum_values(Some(["GET, HEAD, POST", "DELETE"])))
+            .schema(string().enum_values(Some(["GET, HEAD, POST", "DELETE, PATCH", "POST"])))
             .description(Some("The methods the path serves."))
             .build(),
     )
@@ -437,6 +685,30 @@ fn session_required() -> Response {
             )],
         ),
         "Bearer realm=\"api\", error=\"insufficient_scope\", error_description=\"this endpoint needs an interactive session; API keys cannot manage API keys\"",
+    )
+    .build()
+}
+
+/// The `403` of create and rotate: an API key, or a session whose login is too old.
+fn session_and_recent_login_required() -> Response {
+    with_challenge(
+        error_response(
+            "An API key was sent (`interactive_session_required`: this needs a session JWT), \
+             or the session's login is older than the server allows \
+             (`reauthentication_required`: log in again; the challenge is RFC 9470's \
+             `insufficient_user_authentication` with `max_age` in seconds).",
+            &[
+                (
+                    "interactive_session_required",
+                    "this endpoint needs an interactive session; API keys cannot manage API keys",
+                ),
+                (
+                    "reauthentication_required",
+                    "log in again: creating or rotating a key needs a recent login",
+                ),
+            ],
+        ),
+        "Bearer realm=\"api\", error=\"insufficient_user_authentication\", error_description=\"log in again: creating or rotating a key needs a recent login\", max_age=900",
     )
     .build()
 }

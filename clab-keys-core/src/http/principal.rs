@@ -1,5 +1,7 @@
 //! Who made a request, and with which kind of credential.
 
+use time::OffsetDateTime;
+
 use crate::format::KeyId;
 use crate::scope::Scopes;
 use crate::service::VerifiedKey;
@@ -63,6 +65,7 @@ pub struct Principal {
     kind: CredentialKind,
     key_id: Option<KeyId>,
     scopes: Option<Scopes>,
+    authenticated_at: Option<OffsetDateTime>,
 }
 
 impl Principal {
@@ -72,7 +75,14 @@ impl Principal {
             kind: CredentialKind::Jwt,
             key_id: None,
             scopes,
+            authenticated_at: None,
         }
+    }
+
+    /// The same principal with the session's authentication time.
+    pub(crate) fn authenticated_at(mut self, at: Option<OffsetDateTime>) -> Self {
+        self.authenticated_at = at;
+        self
     }
 
     pub(crate) fn api_key(user_id: UserId, key_id: KeyId, scopes: Option<Scopes>) -> Self {
@@ -81,6 +91,7 @@ impl Principal {
             kind: CredentialKind::ApiKey,
             key_id: Some(key_id),
             scopes,
+            authenticated_at: None,
         }
     }
 
@@ -102,6 +113,12 @@ impl Principal {
     /// The scopes the credential is limited to; `None` means unrestricted.
     pub fn scopes(&self) -> Option<&Scopes> {
         self.scopes.as_ref()
+    }
+
+    /// When the user of a session last authenticated ([`JwtIdentity::auth_time`](crate::JwtIdentity::auth_time));
+    /// `None` for API keys and for sessions whose verifier does not say.
+    pub fn auth_time(&self) -> Option<OffsetDateTime> {
+        self.authenticated_at
     }
 
     /// Whether the request came from an interactive (JWT) session.

@@ -8,6 +8,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use time::{Duration, OffsetDateTime};
+
 use super::header::{BearerOutcome, looks_like_jwt, parse_authorization};
 use super::principal::Principal;
 use super::rejection::{Realm, Rejection, RejectionKind};
@@ -23,15 +25,35 @@ pub struct JwtIdentity {
     pub user_id: UserId,
     /// Scopes the token is limited to; `None` means unrestricted.
     pub scopes: Option<Scopes>,
+    /// When the user last proved who they are (typed a password, passed a second factor): the
+    /// token's `auth_time` claim (OpenID Connect Core §2), or its `iat` when it has none.
+    /// `None` when the verifier does not say; then a router with
+    /// [`CredentialRouter::with_reauthentication`] treats the session as too old.
+    pub auth_time: Option<OffsetDateTime>,
 }
 
 impl JwtIdentity {
-    /// An unrestricted identity for `user_id`.
+    /// An unrestricted identity for `user_id`, without an authentication time.
     pub fn new(user_id: UserId) -> Self {
         Self {
             user_id,
             scopes: None,
+            auth_time: None,
         }
+    }
+
+    /// Sets when the user authenticated (the `auth_time` claim, else `iat`).
+    ///
+    /// ```
+    /// # extern crate clab_keys_core as clab_keys;
+    /// use clab_keys::{JwtIdentity, UserId};
+    /// let at = time::OffsetDateTime::from_unix_timestamp(1_767_225_600).unwrap();
+    /// let identity = JwtIdentity::new(UserId::from(7_i64)).with_auth_time(at);
+    /// assert_eq!(identity.auth_time, Some(at));
+    /// ```
+    pub fn with_auth_time(mut self, at: OffsetDateTime) -> Self {
+        self.auth_time = Some(at);
+        self
     }
 }
 
@@ -81,6 +103,8 @@ pub struct CredentialRouter {
     keys: KeyService,
     jwt: Option<Arc<dyn JwtVerifier>>,
     realm: Realm,
+    /// How recent a session must be to create or rotate a key; `None`: any session.
+    reauthentication: Option<Duration>,
     /// Shared by clones, new for every configuration: see [`CredentialRouter::is_clone_of`].
     identity: Arc<()>,
 }
@@ -92,6 +116,7 @@ impl CredentialRouter {
             keys,
             jwt: None,
             realm: Realm::default(),
+            reauthentication: None,
             identity: Arc::new(()),
         }
     }
@@ -108,6 +133,33 @@ impl CredentialRouter {
         self.realm = realm;
         self.identity = Arc::new(());
         self
+    }
+
+    /// Requires a recent login for creating and rotating keys (contract §6): a session whose
+    /// user authenticated more than `max_age` ago ([`JwtIdentity::auth_time`], measured with
+    /// the key service's clock), or whose verifier gave no authentication time, gets `403
+    /// reauthentication_required` on those two endpoints, so a stolen session token that is
+    /// still valid cannot mint a key after the window. Off by default; listing, renaming and
+    /// revoking never need it. A negative `max_age` is taken as zero.
+    ///
+    /// ```
+    /// # extern crate clab_keys_core as clab_keys;
+    /// use clab_keys::{CredentialRouter, KeyHasher, KeyService, MemoryStore, Pepper};
+    /// let hasher = KeyHasher::hmac(1, Pepper::from_bytes(&[7; 32]).unwrap()).unwrap();
+    /// let keys = KeyService::builder(MemoryStore::new(), hasher).build().unwrap();
+    /// let router = CredentialRouter::new(keys).with_reauthentication(time::Duration::minutes(15));
+    /// assert_eq!(router.reauthentication(), Some(time::Duration::minutes(15)));
+    /// ```
+    pub fn with_reauthentication(mut self, max_age: Duration) -> Self {
+        self.reauthentication = Some(max_age.max(Duration::ZERO));
+        self.identity = Arc::new(());
+        self
+    }
+
+    /// The largest session age [`CredentialRouter::with_reauthentication`] allows for creating
+    /// and rotating keys; `None` when any session may.
+    pub fn reauthentication(&self) -> Option<Duration> {
+        self.reauthentication
     }
 
     /// Whether `other` is a clone of this router, configured alike. An adapter that caches a
@@ -216,7 +268,9 @@ impl CredentialRouter {
                 let text = std::str::from_utf8(token)
                     .map_err(|_| self.reject(RejectionKind::InvalidToken))?;
                 match verifier.verify(text).await {
-                    Ok(id) => Ok(Principal::jwt(id.user_id, id.scopes)),
+                    Ok(id) => {
+                        Ok(Principal::jwt(id.user_id, id.scopes).authenticated_at(id.auth_time))
+                    }
                     Err(JwtError::Invalid) => Err(self.reject(RejectionKind::InvalidToken)),
                     Err(JwtError::Unavailable(source)) => {
                         tracing::error!(target: "clab_keys", error = %source, "jwt verifier unavailable, refusing request");

@@ -9,6 +9,17 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Reads a request body that must be one JSON object of type `T`. serde would also fill a
+/// struct from a JSON array (`["ci"]` as `{"name": "ci"}`); the contract's bodies are objects,
+/// so anything but an object is refused before serde sees it.
+pub(crate) fn json_object<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Option<T> {
+    let first = body.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return None;
+    }
+    serde_json::from_slice(body).ok()
+}
+
 /// The body of a create request. Unknown fields are refused; `null` means absent.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -31,6 +42,71 @@ pub(crate) struct CreateKeyBody {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(max_items = 32, example = json!(["reports:read"])))]
     pub(crate) scopes: Option<Vec<String>>,
+}
+
+/// The body of a rotate request, optional as a whole (an empty body means grace 0). Unknown
+/// fields are refused; `null` means absent.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = RotateApiKeyRequest))]
+pub(crate) struct RotateKeyBody {
+    /// Seconds the old key keeps working after the rotation, a whole number from 0 (revoked at
+    /// once, the default) to 604,800 (7 days); never past the old key's own expiry.
+    #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(minimum = 0, maximum = 604_800, example = 3600)
+    )]
+    pub(crate) grace_seconds: Option<i64>,
+}
+
+/// The body of an update (`PATCH`) request: at least one field. Unknown fields are refused;
+/// `null` means absent.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = UpdateApiKeyRequest))]
+pub(crate) struct UpdateKeyBody {
+    /// A new name, under the create rule.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(example = "CI runner"))]
+    pub(crate) name: Option<String>,
+    /// New scopes: a non-empty list; for a key already limited to scopes, a subset of them.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 32, example = json!(["projects:read"])))]
+    pub(crate) scopes: Option<Vec<String>>,
+    /// A new expiry (RFC 3339): in the future and no later than the key's current one.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime, example = "2030-01-01T00:00:00Z"))]
+    pub(crate) expires_at: Option<String>,
+}
+
+/// A key just made by a rotation: the create answer plus the id of the key it replaces.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = RotatedApiKey))]
+pub(crate) struct RotatedKeyBody<'a> {
+    /// When the new key was created (RFC 3339, UTC, six fractional digits).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime, example = "2026-11-29T08:30:00.400000Z"))]
+    pub(crate) created_at: String,
+    /// When the new key expires (no later than the old one), or `null` for never.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub(crate) expires_at: Option<String>,
+    /// The new key's id.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[0-9A-Za-z]{8}$", example = "DocsEx02"))]
+    pub(crate) id: &'a str,
+    /// The old key's name.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "laptop"))]
+    pub(crate) name: &'a str,
+    /// The new key's display prefix.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "clab_user_DocsEx02"))]
+    pub(crate) prefix: &'a str,
+    /// The id of the key this one replaces (revoked, or in its grace period).
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[0-9A-Za-z]{8}$", example = "DocsEx01"))]
+    pub(crate) replaces: &'a str,
+    /// The old key's scopes; `[]` for an unrestricted key.
+    pub(crate) scopes: Vec<String>,
+    /// The new API key, shown only in this answer.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "clab_user_DocsEx01ThisIsAnExampleKeyFromTheDocs0103f4Jfm"))]
+    pub(crate) token: &'a str,
 }
 
 /// A key just created, with its token, which no other answer ever shows again.
@@ -115,18 +191,20 @@ pub(crate) struct ErrorBody<'a> {
 /// | code | status | when |
 /// |---|---|---|
 /// | `unauthorized` | 401 | no credential |
-/// | `invalid_request` | 400 | a malformed `Authorization` header, or a create body that is not the JSON described |
+/// | `invalid_request` | 400 | a malformed `Authorization` header, a body that is not the JSON described, or a bad `limit`/`cursor` |
 /// | `invalid_token` | 401 | a presented credential refused (unknown, wrong, revoked or expired key, bad JWT), identical for every reason |
-/// | `insufficient_scope` | 403 | the key lacks the scope the route requires |
-/// | `interactive_session_required` | 403 | an API key on an endpoint that needs a session JWT (create, revoke) |
+/// | `insufficient_scope` | 403 | the key lacks the scope the route requires (`keys:read` to list keys) |
+/// | `interactive_session_required` | 403 | an API key on an endpoint that needs a session JWT (create, rotate, update, revoke) |
+/// | `reauthentication_required` | 403 | create, rotate: the session is older than the server allows; log in again |
 /// | `temporarily_unavailable` | 503 | the key store or the session verifier failed; retry after `Retry-After` |
-/// | `invalid_name` | 400 | create: the name rule |
-/// | `invalid_expiry` | 400 | create: `expires_in_days` outside 1–36,500 or beyond the maximum lifetime |
-/// | `invalid_scopes` | 400 | create: the scope rule |
-/// | `not_found` | 404 | revoke: no such key of the caller; or no endpoint at that path |
+/// | `invalid_name` | 400 | create, update: the name rule |
+/// | `invalid_expiry` | 400 | create: `expires_in_days` outside 1–36,500 or beyond the maximum lifetime; update: `expires_at` not an RFC 3339 time in the future, no later than the key's |
+/// | `invalid_scopes` | 400 | create: the scope rule; update: scopes that do not narrow the key's |
+/// | `not_found` | 404 | revoke, rotate, update: no such key of the caller; or no endpoint at that path |
 /// | `method_not_allowed` | 405 | a management path with a method it does not serve (see `Allow`) |
 /// | `key_limit_reached` | 409 | create: the caller already has the maximum of active keys |
-/// | `payload_too_large` | 413 | create: body over 16 KiB |
+/// | `key_inactive` | 409 | rotate, update: the key is revoked, expired or already replaced |
+/// | `payload_too_large` | 413 | create, rotate, update: body over 16 KiB |
 /// | `internal_error` | 500 | create: the random source failed, or the server is misconfigured |
 #[cfg(feature = "openapi")]
 #[derive(utoipa::ToSchema)]
@@ -138,6 +216,7 @@ pub(crate) enum ErrorCode {
     InvalidToken,
     InsufficientScope,
     InteractiveSessionRequired,
+    ReauthenticationRequired,
     TemporarilyUnavailable,
     InvalidName,
     InvalidExpiry,
@@ -145,6 +224,7 @@ pub(crate) enum ErrorCode {
     NotFound,
     MethodNotAllowed,
     KeyLimitReached,
+    KeyInactive,
     PayloadTooLarge,
     InternalError,
 }

@@ -20,11 +20,18 @@ pub const JWT_USER1: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.dXNlci0xLXNpZ2
 pub const JWT_USER2: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIyIn0.dXNlci0yLXNpZ25hdHVyZQ";
 /// A JWT the stand-in verifier treats as expired.
 pub const JWT_EXPIRED: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIiwiZXhwIjoxfQ.ZXhwaXJlZC1zaWc";
+/// A JWT of user 1 whose login was an hour ago: valid, but too old for the fixture router's
+/// re-authentication window ([`REAUTHENTICATION`]), so it may not create or rotate keys.
+pub const JWT_STALE_SESSION: &str =
+    "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIiwiYXV0aF90aW1lIjoxfQ.c3RhbGUtc2Vzc2lvbg";
 /// A JWT whose signature the stand-in verifier rejects.
 pub const JWT_BAD_SIGNATURE: &str = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.YmFkLXNpZ25hdHVyZQ";
 
 /// The realm of the fixture's router.
 pub const REALM: &str = "clab-keys-test";
+
+/// The fixture router's re-authentication window for creating and rotating keys.
+pub const REAUTHENTICATION: Duration = Duration::minutes(15);
 
 /// A stand-in for the application's JWT verifier: it knows a fixed set of tokens. Real JWT
 /// verification (with `jsonwebtoken`) is tested in the example apps; here only the router's
@@ -43,6 +50,25 @@ impl JwtVerifier for FixedJwtVerifier {
     }
 }
 
+/// The fixture's sessions: [`FixedJwtVerifier`]'s tokens, logged in a minute before the
+/// fixture clock's now, and [`JWT_STALE_SESSION`], logged in an hour before it.
+#[derive(Debug)]
+struct FixtureSessions(ManualClock);
+
+#[async_trait::async_trait]
+impl JwtVerifier for FixtureSessions {
+    async fn verify(&self, token: &str) -> Result<JwtIdentity, JwtError> {
+        let now = clab_keys_core::Clock::now(&self.0);
+        if token == JWT_STALE_SESSION {
+            return Ok(
+                JwtIdentity::new(UserId::from(1_i64)).with_auth_time(now - Duration::hours(1))
+            );
+        }
+        let identity = FixedJwtVerifier.verify(token).await?;
+        Ok(identity.with_auth_time(now - Duration::minutes(1)))
+    }
+}
+
 /// The starting state of one table row.
 #[derive(Debug)]
 pub struct Fixture {
@@ -58,6 +84,8 @@ pub struct Fixture {
     pub scoped_key: String,
     /// An active key of user 1 limited to `runs:write`.
     pub other_scope_key: String,
+    /// An active key of user 1 limited to `keys:read` (it may list keys).
+    pub keys_read_key: String,
     /// A revoked key of user 1.
     pub revoked_key: String,
     /// An expired key of user 1.
@@ -86,8 +114,9 @@ impl Fixture {
             "service",
         );
         let router = CredentialRouter::new(keys.clone())
-            .with_jwt(FixedJwtVerifier)
-            .with_realm(must(Realm::new(REALM), "realm"));
+            .with_jwt(FixtureSessions(clock.clone()))
+            .with_realm(must(Realm::new(REALM), "realm"))
+            .with_reauthentication(REAUTHENTICATION);
         let u1 = UserId::from(1_i64);
         let u2 = UserId::from(2_i64);
         let create = |user: &UserId, new: NewKey| {
@@ -103,6 +132,7 @@ impl Fixture {
         let key = create(&u1, NewKey::new("valid")).await;
         let scoped_key = create(&u1, NewKey::new("scoped").scopes(["projects:read"])).await;
         let other_scope_key = create(&u1, NewKey::new("runs").scopes(["runs:write"])).await;
+        let keys_read_key = create(&u1, NewKey::new("lister").scopes(["keys:read"])).await;
         let revoked_key = create(&u1, NewKey::new("revoked")).await;
         let revoked_id = &revoked_key[revoked_key.len() - TokenFormat::BODY_LEN..][..8];
         must(keys.revoke(&u1, revoked_id).await, "revoke");
@@ -116,6 +146,7 @@ impl Fixture {
             key,
             scoped_key,
             other_scope_key,
+            keys_read_key,
             revoked_key,
             expired_key,
             other_user_key,

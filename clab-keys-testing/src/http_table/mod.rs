@@ -13,7 +13,9 @@
 //! | `/api/user/api-keys` and every path below it | the adapter's ready management router/scope, mounted there |
 //!
 //! and calls [`run_http_table`], which builds a fresh fixture and app per row and checks
-//! status, `WWW-Authenticate`, `Allow`, the JSON `error` code and row-specific facts.
+//! status, `WWW-Authenticate`, `Allow`, `Link`, the JSON `error` code and row-specific facts.
+//! The fixture's router requires a login within [`REAUTHENTICATION`] to create and rotate
+//! keys; its JWTs carry a recent authentication time, except [`JWT_STALE_SESSION`].
 
 mod fixture;
 mod rows;
@@ -21,8 +23,8 @@ mod rows;
 use std::future::Future;
 
 pub use fixture::{
-    FixedJwtVerifier, Fixture, JWT_BAD_SIGNATURE, JWT_EXPIRED, JWT_USER1, JWT_USER2, REALM,
-    tamper_checksum, tamper_secret, unknown_key,
+    FixedJwtVerifier, Fixture, JWT_BAD_SIGNATURE, JWT_EXPIRED, JWT_STALE_SESSION, JWT_USER1,
+    JWT_USER2, REALM, REAUTHENTICATION, tamper_checksum, tamper_secret, unknown_key,
 };
 pub use rows::{After, Challenge, Path, Row, Setup, rows};
 
@@ -51,6 +53,8 @@ pub struct TestResponse {
     pub cache_control: Option<String>,
     /// The `Allow` value, if any (every 405 has one).
     pub allow: Option<String>,
+    /// The `Link` value, if any (a list page with more after it).
+    pub link: Option<String>,
     /// The body.
     pub body: Vec<u8>,
 }

@@ -1,8 +1,8 @@
 //! The rows of the HTTP conformance table, and how each is resolved and checked.
 
 use super::fixture::{
-    Fixture, JWT_BAD_SIGNATURE, JWT_EXPIRED, JWT_USER1, JWT_USER2, REALM, tamper_checksum,
-    tamper_secret, unknown_key,
+    Fixture, JWT_BAD_SIGNATURE, JWT_EXPIRED, JWT_STALE_SESSION, JWT_USER1, JWT_USER2, REALM,
+    tamper_checksum, tamper_secret, unknown_key,
 };
 use super::{HttpHarness, TestRequest, TestResponse};
 use clab_keys_core::NewKey;
@@ -38,6 +38,8 @@ pub enum Setup {
     FillToLimit,
     /// The store fails every operation.
     StoreDown,
+    /// User 1's `{key}` was rotated with an hour's grace (it works, but is replaced).
+    KeyRotated,
 }
 
 /// A check made after the response.
@@ -58,6 +60,28 @@ pub enum After {
     NoLongerWorks(&'static str),
     /// The body is a list of user 1's keys and contains no token or secret.
     ListHidesSecrets,
+    /// The (201) body is a rotation of `{key}`: the create shape plus `replaces`, the new
+    /// token works, and the old key is revoked with reason `rotated` (`grace: false`) or still
+    /// works with an expiry set (`grace: true`); either way its `replaced_by` is the new id.
+    Rotated {
+        /// Whether a grace period was asked for.
+        grace: bool,
+    },
+    /// The JSON field has this value (JSON text), and the store's key of the same id agrees.
+    Field(&'static str, &'static str),
+    /// The `WWW-Authenticate` challenge contains this text.
+    ChallengeContains(&'static str),
+    /// The body is a page of this many of user 1's keys; a `Link` header (`rel="next"`) is
+    /// present exactly when `more`; following the links yields all of user 1's keys, once
+    /// each, newest first.
+    Page {
+        /// Keys on this page.
+        len: usize,
+        /// Whether a next page is announced.
+        more: bool,
+    },
+    /// Nothing changed in the store: user 1 and user 2 hold the fixture's keys as made.
+    Unchanged,
 }
 
 /// One row: a request and its exact expected answer.
@@ -65,9 +89,11 @@ pub enum After {
 /// `auth`, `path` and `body` are templates. Placeholders: `{key}`, `{scoped_key}`,
 /// `{other_scope_key}`, `{revoked_key}`, `{expired_key}`, `{other_user_key}`,
 /// `{tampered_checksum}`, `{tampered_secret}`, `{unknown_key}`, `{truncated_key}`,
-/// `{case_flipped_key}`, `{jwt}`, `{jwt2}`, `{jwt_expired}`, `{jwt_bad_signature}`, `{huge}`
-/// (5,000 characters), `{huge_key}` (a key prefix and 300 characters), `{long_name}` (101
-/// characters), and `{key_id}`, `{revoked_key_id}`, `{other_user_key_id}` (ids only).
+/// `{case_flipped_key}`, `{keys_read_key}`, `{jwt}`, `{jwt2}`, `{jwt_expired}`,
+/// `{jwt_bad_signature}`, `{jwt_stale}` (a login an hour old), `{huge}` (5,000 characters),
+/// `{oversized}` (17,000 characters), `{huge_key}` (a key prefix and 300 characters),
+/// `{long_name}` (101 characters), and `{key_id}`, `{scoped_key_id}`, `{revoked_key_id}`,
+/// `{expired_key_id}`, `{other_user_key_id}` (ids only).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Row {
@@ -145,6 +171,8 @@ const KEYS: Path = Path::Other("/api/user/api-keys");
 const KEYS_SLASH: Path = Path::Other("/api/user/api-keys/");
 const KEYS_NESTED: Path = Path::Other("/api/user/api-keys/a/b");
 const KEY: Path = Path::Other("/api/user/api-keys/{key_id}");
+const SCOPED_KEY: Path = Path::Other("/api/user/api-keys/{scoped_key_id}");
+const ROTATE: Path = Path::Other("/api/user/api-keys/{key_id}/rotate");
 /// A slash encoded inside the id: decoded, it is a nested path.
 const KEY_ENCODED_SLASH: Path = Path::Other("/api/user/api-keys/a%2Fb");
 /// Bytes that are not UTF-8 once decoded, then more path.
@@ -1074,7 +1102,7 @@ pub fn rows() -> Vec<Row> {
             Absent,
             Some("method_not_allowed"),
         )
-        .allow("DELETE"),
+        .allow("DELETE, PATCH"),
         row(
             "get_on_key_without_credentials_is_405",
             "GET",
@@ -1084,7 +1112,7 @@ pub fn rows() -> Vec<Row> {
             Absent,
             Some("method_not_allowed"),
         )
-        .allow("DELETE"),
+        .allow("DELETE, PATCH"),
         row(
             "post_on_key_is_405",
             "POST",
@@ -1095,7 +1123,7 @@ pub fn rows() -> Vec<Row> {
             Some("method_not_allowed"),
         )
         .body(r#"{"name":"ci"}"#)
-        .allow("DELETE"),
+        .allow("DELETE, PATCH"),
         row(
             "list_with_query_string_is_the_collection",
             "GET",
@@ -1116,6 +1144,793 @@ pub fn rows() -> Vec<Row> {
             None,
         )
         .after(After::NoLongerWorks("{key}")),
+        // Rotation (contract §6): POST {mount}/{id}/rotate.
+        row(
+            "rotate_without_body_revokes_the_old_key",
+            "POST",
+            ROTATE,
+            &["Bearer {jwt}"],
+            201,
+            OK,
+            None,
+        )
+        .after(After::Rotated { grace: false }),
+        row(
+            "rotate_with_empty_object_is_grace_zero",
+            "POST",
+            ROTATE,
+            &["Bearer {jwt}"],
+            201,
+            OK,
+            None,
+        )
+        .body(r#"{}"#)
+        .after(After::Rotated { grace: false }),
+        row(
+            "rotate_with_null_grace_is_grace_zero",
+            "POST",
+            ROTATE,
+            &["Bearer {jwt}"],
+            201,
+            OK,
+            None,
+        )
+        .body(r#"{"grace_seconds":null}"#)
+        .after(After::Rotated { grace: false }),
+        row(
+            "rotate_with_grace_keeps_the_old_key_working",
+            "POST",
+            ROTATE,
+            &["Bearer {jwt}"],
+            201,
+            OK,
+            None,
+        )
+        .body(r#"{"grace_seconds":3600}"#)
+        .after(After::Rotated { grace: true }),
+        row(
+            "rotate_with_seven_days_grace_is_accepted",
+            "POST",
+            ROTATE,
+            &["Bearer {jwt}"],
+            201,
+            OK,
+            None,
+        )
+        .body(r#"{"grace_seconds":604800}"#)
+        .after(After::Rotated { grace: true }),
+        row(
+            "rotate_without_credentials_is_401",
+            "POST",
+            ROTATE,
+            &[],
+            401,
+            Bare,
+            Some("unauthorized"),
+        )
+        .after(After::Unchanged),
+        row(
+            "rotate_with_api_key_is_403",
+            "POST",
+            ROTATE,
+            &["Bearer {key}"],
+            403,
+            IS,
+            Some("interactive_session_required"),
+        )
+        .after(After::Unchanged),
+        row(
+            "rotate_with_stale_session_needs_a_new_login",
+            "POST",
+            ROTATE,
+            &["Bearer {jwt_stale}"],
+            403,
+            Error("insufficient_user_authentication"),
+            Some("reauthentication_required"),
+        )
+        .body(r#"{"grace_seconds":60}"#)
+        .after(After::Unchanged),
+        row(
+            "rotate_unknown_key_is_404",
+            "POST",
+            Path::Other("/api/user/api-keys/zzzzzzzz/rotate"),
+            &["Bearer {jwt}"],
+            404,
+            Absent,
+            Some("not_found"),
+        )
+        .after(After::Unchanged),
+        row(
+            "rotate_other_users_key_is_404",
+            "POST",
+            Path::Other("/api/user/api-keys/{other_user_key_id}/rotate"),
+            &["Bearer {jwt}"],
+            404,
+            Absent,
+            Some("not_found"),
+        )
+        .after(After::Unchanged),
+        row(
+            "rotate_revoked_key_is_409",
+            "POST",
+            Path::Other("/api/user/api-keys/{revoked_key_id}/rotate"),
+            &["Bearer {jwt}"],
+            409,
+            Absent,
+            Some("key_inactive"),
+        )
+        .after(After::Unchanged),
+        row(
+            "rotate_expired_key_is_409",
+            "POST",
+            Path::Other("/api/user/api-keys/{expired_key_id}/rotate"),
+            &["Bearer {jwt}"],
+            409,
+            Absent,
+            Some("key_inactive"),
+        )
+        .after(After::Unchanged),
+        row(
+            "rotate_replaced_key_is_409",
+            "POST",
+            ROTATE,
+            &["Bearer {jwt}"],
+            409,
+            Absent,
+            Some("key_inactive"),
+        )
+        .setup(Setup::KeyRotated)
+        .after(After::StillWorks("{key}")),
+        row(
+            "rotate_with_negative_grace_is_invalid_request",
+            "POST",
+            ROTATE,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        )
+        .body(r#"{"grace_seconds":-1}"#)
+        .after(After::Unchanged),
+        row(
+            "rotate_with_grace_over_seven_days_is_invalid_request",
+            "POST",
+            ROTATE,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        )
+        .body(r#"{"grace_seconds":604801}"#)
+        .after(After::Unchanged),
+        row(
+            "rotate_with_fractional_grace_is_invalid_request",
+            "POST",
+            ROTATE,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        )
+        .body(r#"{"grace_seconds":1.5}"#)
+        .after(After::Unchanged),
+        row(
+            "rotate_with_string_grace_is_invalid_request",
+            "POST",
+            ROTATE,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        )
+        .body(r#"{"grace_seconds":"60"}"#)
+        .after(After::Unchanged),
+        row(
+            "rotate_with_unknown_field_is_invalid_request",
+            "POST",
+            ROTATE,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        )
+        .body(r#"{"grace":60}"#)
+        .after(After::Unchanged),
+        row(
+            "rotate_with_malformed_body_is_invalid_request",
+            "POST",
+            ROTATE,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        )
+        .body(r#"{"grace_seconds":"#)
+        .after(After::Unchanged),
+        row(
+            "rotate_with_array_body_is_invalid_request",
+            "POST",
+            ROTATE,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        )
+        .body(r#"[]"#)
+        .after(After::Unchanged),
+        row(
+            "rotate_with_oversized_body_is_413",
+            "POST",
+            ROTATE,
+            &["Bearer {jwt}"],
+            413,
+            Absent,
+            Some("payload_too_large"),
+        )
+        .body(r#"{"grace_seconds":"{oversized}"}"#)
+        .after(After::Unchanged),
+        row(
+            "get_on_rotate_is_405",
+            "GET",
+            ROTATE,
+            &["Bearer {jwt}"],
+            405,
+            Absent,
+            Some("method_not_allowed"),
+        )
+        .allow("POST"),
+        row(
+            // A HEAD answer has no body to read the code from.
+            "head_on_rotate_is_405",
+            "HEAD",
+            ROTATE,
+            &["Bearer {jwt}"],
+            405,
+            Absent,
+            None,
+        )
+        .allow("POST"),
+        row(
+            "delete_on_rotate_without_credentials_is_405",
+            "DELETE",
+            ROTATE,
+            &[],
+            405,
+            Absent,
+            Some("method_not_allowed"),
+        )
+        .allow("POST"),
+        row(
+            "unknown_action_on_key_is_404",
+            "POST",
+            Path::Other("/api/user/api-keys/{key_id}/renew"),
+            &["Bearer {jwt}"],
+            404,
+            Absent,
+            Some("not_found"),
+        )
+        .after(After::Unchanged),
+        row(
+            "rotate_with_trailing_slash_is_404",
+            "POST",
+            Path::Other("/api/user/api-keys/{key_id}/rotate/"),
+            &["Bearer {jwt}"],
+            404,
+            Absent,
+            Some("not_found"),
+        )
+        .after(After::Unchanged),
+        row(
+            "rotate_of_an_empty_id_is_404",
+            "POST",
+            Path::Other("/api/user/api-keys//rotate"),
+            &["Bearer {jwt}"],
+            404,
+            Absent,
+            Some("not_found"),
+        ),
+        // Updating a key in place (contract §6): PATCH {mount}/{id}.
+        row(
+            "patch_name_renames_the_key",
+            "PATCH",
+            KEY,
+            &["Bearer {jwt}"],
+            200,
+            OK,
+            None,
+        )
+        .body(r#"{"name":"  laptop  "}"#)
+        .after(After::Field("name", r#""laptop""#)),
+        row(
+            "patch_scopes_limit_an_unrestricted_key",
+            "PATCH",
+            KEY,
+            &["Bearer {jwt}"],
+            200,
+            OK,
+            None,
+        )
+        .body(r#"{"scopes":["projects:read"]}"#)
+        .after(After::Field("scopes", r#"["projects:read"]"#)),
+        row(
+            "patch_scopes_narrow_within_the_key_own",
+            "PATCH",
+            SCOPED_KEY,
+            &["Bearer {jwt}"],
+            200,
+            OK,
+            None,
+        )
+        .body(r#"{"scopes":["projects:read"],"name":"scoped"}"#)
+        .after(After::Field("scopes", r#"["projects:read"]"#)),
+        row(
+            "patch_expires_at_sets_an_earlier_expiry",
+            "PATCH",
+            KEY,
+            &["Bearer {jwt}"],
+            200,
+            OK,
+            None,
+        )
+        .body(r#"{"expires_at":"2030-06-01T12:00:00+02:00"}"#)
+        .after(After::Field(
+            "expires_at",
+            r#""2030-06-01T10:00:00.000000Z""#,
+        )),
+        row(
+            "patch_with_stale_session_is_allowed",
+            "PATCH",
+            KEY,
+            &["Bearer {jwt_stale}"],
+            200,
+            OK,
+            None,
+        )
+        .body(r#"{"name":"renamed"}"#)
+        .after(After::Field("name", r#""renamed""#)),
+        row(
+            "patch_scopes_cannot_widen_a_scoped_key",
+            "PATCH",
+            SCOPED_KEY,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_scopes"),
+        )
+        .body(r#"{"scopes":["projects:read","runs:write"]}"#)
+        .after(After::Unchanged),
+        row(
+            "patch_empty_scopes_is_invalid_scopes",
+            "PATCH",
+            KEY,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_scopes"),
+        )
+        .body(r#"{"scopes":[]}"#)
+        .after(After::Unchanged),
+        row(
+            "patch_bad_scope_name_is_invalid_scopes",
+            "PATCH",
+            KEY,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_scopes"),
+        )
+        .body(r#"{"scopes":["no spaces"]}"#)
+        .after(After::Unchanged),
+        row(
+            "patch_long_name_is_invalid_name",
+            "PATCH",
+            KEY,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_name"),
+        )
+        .body(r#"{"name":"{long_name}"}"#)
+        .after(After::Unchanged),
+        row(
+            "patch_blank_name_is_invalid_name",
+            "PATCH",
+            KEY,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_name"),
+        )
+        .body(r#"{"name":"   "}"#)
+        .after(After::Unchanged),
+        row(
+            "patch_past_expiry_is_invalid_expiry",
+            "PATCH",
+            KEY,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_expiry"),
+        )
+        .body(r#"{"expires_at":"2020-01-01T00:00:00Z"}"#)
+        .after(After::Unchanged),
+        row(
+            "patch_expiry_not_rfc3339_is_invalid_expiry",
+            "PATCH",
+            KEY,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_expiry"),
+        )
+        .body(r#"{"expires_at":"next tuesday"}"#)
+        .after(After::Unchanged),
+        row(
+            "patch_empty_object_is_invalid_request",
+            "PATCH",
+            KEY,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        )
+        .body(r#"{}"#)
+        .after(After::Unchanged),
+        row(
+            "patch_only_nulls_is_invalid_request",
+            "PATCH",
+            KEY,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        )
+        .body(r#"{"name":null}"#)
+        .after(After::Unchanged),
+        row(
+            "patch_unknown_field_is_invalid_request",
+            "PATCH",
+            KEY,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        )
+        .body(r#"{"name":"x","revoked_at":null}"#)
+        .after(After::Unchanged),
+        row(
+            "patch_wrong_type_is_invalid_request",
+            "PATCH",
+            KEY,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        )
+        .body(r#"{"name":5}"#)
+        .after(After::Unchanged),
+        row(
+            "patch_without_body_is_invalid_request",
+            "PATCH",
+            KEY,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        )
+        .after(After::Unchanged),
+        row(
+            "patch_with_oversized_body_is_413",
+            "PATCH",
+            KEY,
+            &["Bearer {jwt}"],
+            413,
+            Absent,
+            Some("payload_too_large"),
+        )
+        .body(r#"{"name":"{oversized}"}"#)
+        .after(After::Unchanged),
+        row(
+            "patch_without_credentials_is_401",
+            "PATCH",
+            KEY,
+            &[],
+            401,
+            Bare,
+            Some("unauthorized"),
+        )
+        .body(r#"{"name":"x"}"#)
+        .after(After::Unchanged),
+        row(
+            "patch_with_api_key_is_403",
+            "PATCH",
+            KEY,
+            &["Bearer {key}"],
+            403,
+            IS,
+            Some("interactive_session_required"),
+        )
+        .body(r#"{"name":"x"}"#)
+        .after(After::Unchanged),
+        row(
+            "patch_unknown_key_is_404",
+            "PATCH",
+            Path::Other("/api/user/api-keys/zzzzzzzz"),
+            &["Bearer {jwt}"],
+            404,
+            Absent,
+            Some("not_found"),
+        )
+        .body(r#"{"name":"x"}"#)
+        .after(After::Unchanged),
+        row(
+            "patch_other_users_key_is_404",
+            "PATCH",
+            Path::Other("/api/user/api-keys/{other_user_key_id}"),
+            &["Bearer {jwt}"],
+            404,
+            Absent,
+            Some("not_found"),
+        )
+        .body(r#"{"name":"x"}"#)
+        .after(After::Unchanged),
+        row(
+            "patch_revoked_key_is_409",
+            "PATCH",
+            Path::Other("/api/user/api-keys/{revoked_key_id}"),
+            &["Bearer {jwt}"],
+            409,
+            Absent,
+            Some("key_inactive"),
+        )
+        .body(r#"{"name":"x"}"#)
+        .after(After::Unchanged),
+        row(
+            "put_on_key_is_405",
+            "PUT",
+            KEY,
+            &["Bearer {jwt}"],
+            405,
+            Absent,
+            Some("method_not_allowed"),
+        )
+        .body(r#"{"name":"x"}"#)
+        .allow("DELETE, PATCH"),
+        row(
+            "patch_on_collection_is_405",
+            "PATCH",
+            KEYS,
+            &["Bearer {jwt}"],
+            405,
+            Absent,
+            Some("method_not_allowed"),
+        )
+        .body(r#"{"name":"x"}"#)
+        .allow("GET, HEAD, POST"),
+        row(
+            "patch_array_body_is_invalid_request",
+            "PATCH",
+            KEY,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        )
+        .body(r#"["renamed"]"#)
+        .after(After::Unchanged),
+        row(
+            "create_with_array_body_is_invalid_request",
+            "POST",
+            KEYS,
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        )
+        .body(r#"["ci"]"#)
+        .after(After::Unchanged),
+        // Pages of the list (contract §6): limit, cursor, Link.
+        row(
+            "list_with_limit_links_the_next_page",
+            "GET",
+            Path::Other("/api/user/api-keys?limit=2"),
+            &["Bearer {jwt}"],
+            200,
+            OK,
+            None,
+        )
+        .after(After::Page { len: 2, more: true }),
+        row(
+            "list_pages_of_one_reach_every_key",
+            "GET",
+            Path::Other("/api/user/api-keys?limit=1"),
+            &["Bearer {jwt}"],
+            200,
+            OK,
+            None,
+        )
+        .after(After::Page { len: 1, more: true }),
+        row(
+            "list_with_room_to_spare_has_no_link",
+            "GET",
+            Path::Other("/api/user/api-keys?limit=100"),
+            &["Bearer {jwt}"],
+            200,
+            OK,
+            None,
+        )
+        .after(After::Page {
+            len: 6,
+            more: false,
+        }),
+        row(
+            "list_without_limit_has_no_link",
+            "GET",
+            KEYS,
+            &["Bearer {jwt}"],
+            200,
+            OK,
+            None,
+        )
+        .after(After::Page {
+            len: 6,
+            more: false,
+        }),
+        row(
+            "list_with_keys_read_key_pages_too",
+            "GET",
+            Path::Other("/api/user/api-keys?limit=4"),
+            &["Bearer {keys_read_key}"],
+            200,
+            OK,
+            None,
+        )
+        .after(After::Page { len: 4, more: true }),
+        row(
+            "list_with_zero_limit_is_invalid_request",
+            "GET",
+            Path::Other("/api/user/api-keys?limit=0"),
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        ),
+        row(
+            "list_with_limit_over_100_is_invalid_request",
+            "GET",
+            Path::Other("/api/user/api-keys?limit=101"),
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        ),
+        row(
+            "list_with_non_numeric_limit_is_invalid_request",
+            "GET",
+            Path::Other("/api/user/api-keys?limit=ten"),
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        ),
+        row(
+            "list_with_signed_limit_is_invalid_request",
+            "GET",
+            Path::Other("/api/user/api-keys?limit=%2B5"),
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        ),
+        row(
+            "list_with_empty_limit_is_invalid_request",
+            "GET",
+            Path::Other("/api/user/api-keys?limit="),
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        ),
+        row(
+            "list_with_repeated_limit_is_invalid_request",
+            "GET",
+            Path::Other("/api/user/api-keys?limit=2&limit=3"),
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        ),
+        row(
+            "list_with_bad_cursor_is_invalid_request",
+            "GET",
+            Path::Other("/api/user/api-keys?cursor=page-2"),
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        ),
+        row(
+            "list_with_empty_cursor_is_invalid_request",
+            "GET",
+            Path::Other("/api/user/api-keys?limit=2&cursor="),
+            &["Bearer {jwt}"],
+            400,
+            Absent,
+            Some("invalid_request"),
+        ),
+        row(
+            "list_with_bad_limit_needs_a_credential_first",
+            "GET",
+            Path::Other("/api/user/api-keys?limit=0"),
+            &[],
+            401,
+            Bare,
+            Some("unauthorized"),
+        ),
+        // keys:read: a scoped key lists keys only with it (contract §6).
+        row(
+            "list_with_scoped_key_without_keys_read_is_403",
+            "GET",
+            KEYS,
+            &["Bearer {scoped_key}"],
+            403,
+            IS,
+            Some("insufficient_scope"),
+        )
+        .after(After::ChallengeContains(r#"scope="keys:read""#)),
+        row(
+            "list_with_keys_read_key_is_allowed",
+            "GET",
+            KEYS,
+            &["Bearer {keys_read_key}"],
+            200,
+            OK,
+            None,
+        )
+        .after(After::ListHidesSecrets),
+        // Re-authentication for create and rotate (contract §6).
+        row(
+            "create_with_stale_session_needs_a_new_login",
+            "POST",
+            KEYS,
+            &["Bearer {jwt_stale}"],
+            403,
+            Error("insufficient_user_authentication"),
+            Some("reauthentication_required"),
+        )
+        .body(r#"{"name":"ci"}"#)
+        .after(After::Unchanged),
+        row(
+            "reauthentication_challenge_gives_the_max_age",
+            "POST",
+            KEYS,
+            &["Bearer {jwt_stale}"],
+            403,
+            Error("insufficient_user_authentication"),
+            Some("reauthentication_required"),
+        )
+        .body(r#"{"name":"ci"}"#)
+        .after(After::ChallengeContains("max_age=900")),
+        row(
+            "list_with_stale_session_is_allowed",
+            "GET",
+            KEYS,
+            &["Bearer {jwt_stale}"],
+            200,
+            OK,
+            None,
+        )
+        .after(After::ListHidesSecrets),
+        row(
+            "revoke_with_stale_session_is_allowed",
+            "DELETE",
+            KEY,
+            &["Bearer {jwt_stale}"],
+            204,
+            OK,
+            None,
+        )
+        .after(After::NoLongerWorks("{key}")),
     ]
 }
 
@@ -1127,6 +1942,11 @@ fn placeholders(f: &Fixture) -> Vec<(&'static str, String)> {
     }
     vec![
         ("{key_id}", Fixture::id_of(&f.key).to_owned()),
+        ("{scoped_key_id}", Fixture::id_of(&f.scoped_key).to_owned()),
+        (
+            "{expired_key_id}",
+            Fixture::id_of(&f.expired_key).to_owned(),
+        ),
         (
             "{revoked_key_id}",
             Fixture::id_of(&f.revoked_key).to_owned(),
@@ -1138,6 +1958,7 @@ fn placeholders(f: &Fixture) -> Vec<(&'static str, String)> {
         ("{key}", f.key.clone()),
         ("{scoped_key}", f.scoped_key.clone()),
         ("{other_scope_key}", f.other_scope_key.clone()),
+        ("{keys_read_key}", f.keys_read_key.clone()),
         ("{revoked_key}", f.revoked_key.clone()),
         ("{expired_key}", f.expired_key.clone()),
         ("{other_user_key}", f.other_user_key.clone()),
@@ -1152,12 +1973,14 @@ fn placeholders(f: &Fixture) -> Vec<(&'static str, String)> {
         ("{jwt2}", JWT_USER2.to_owned()),
         ("{jwt_expired}", JWT_EXPIRED.to_owned()),
         ("{jwt_bad_signature}", JWT_BAD_SIGNATURE.to_owned()),
+        ("{jwt_stale}", JWT_STALE_SESSION.to_owned()),
         ("{jwt}", JWT_USER1.to_owned()),
         (
             "{huge_key}",
             format!("clab_user_{}", "A".repeat(300 + TokenFormat::MAX_TOKEN_LEN)),
         ),
         ("{huge}", "a".repeat(5_000)),
+        ("{oversized}", "a".repeat(17_000)),
         ("{long_name}", "n".repeat(101)),
     ]
 }
@@ -1201,6 +2024,16 @@ pub(super) async fn apply_setup(row: &Row, f: &Fixture) -> bool {
                 }
             }
         }
+        Setup::KeyRotated => {
+            let user = UserId::from(1_i64);
+            let id = Fixture::id_of(&f.key);
+            return f
+                .router
+                .keys()
+                .rotate(&user, id, time::Duration::hours(1))
+                .await
+                .is_ok();
+        }
     }
     true
 }
@@ -1209,8 +2042,9 @@ fn json(body: &[u8]) -> serde_json::Value {
     serde_json::from_slice(body).unwrap_or(serde_json::Value::Null)
 }
 
-pub(super) fn check(row: &Row, r: &TestResponse, _setup_ok: bool) {
+pub(super) fn check(row: &Row, r: &TestResponse, setup_ok: bool) {
     let name = row.name;
+    assert!(setup_ok, "row `{name}`: its setup failed");
     assert_eq!(
         r.status,
         row.status,
@@ -1246,6 +2080,69 @@ pub(super) fn check(row: &Row, r: &TestResponse, _setup_ok: bool) {
             "row `{name}`: JSON error message"
         );
     }
+}
+
+/// User 1's keys as the app lists them to a session (all on one page).
+async fn listed<H: HttpHarness>(app: &mut H) -> Vec<serde_json::Value> {
+    let r = app
+        .send(TestRequest {
+            method: "GET",
+            path: "/api/user/api-keys".to_owned(),
+            authorization: vec![format!("Bearer {JWT_USER1}").into_bytes()],
+            body: None,
+        })
+        .await;
+    json(&r.body).as_array().cloned().unwrap_or_default()
+}
+
+fn item<'a>(list: &'a [serde_json::Value], id: &serde_json::Value) -> &'a serde_json::Value {
+    static NULL: serde_json::Value = serde_json::Value::Null;
+    list.iter().find(|k| &k["id"] == id).unwrap_or(&NULL)
+}
+
+/// Asserts that the store holds the fixture's keys exactly as made.
+async fn assert_unchanged(name: &str, f: &Fixture) {
+    let keys = f.router.keys();
+    let mine = keys.list(&UserId::from(1_i64)).await.unwrap_or_default();
+    let mut names: Vec<&str> = mine.iter().map(|k| k.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["expired", "lister", "revoked", "runs", "scoped", "valid"],
+        "row `{name}`: user 1's keys"
+    );
+    for k in &mine {
+        assert!(
+            k.replaced_by.is_none(),
+            "row `{name}`: {} not replaced",
+            k.name
+        );
+        assert_eq!(
+            k.revoked_at.is_some(),
+            k.name == "revoked",
+            "row `{name}`: revocation of {}",
+            k.name
+        );
+        let scopes: Vec<&str> = k.scopes.iter().collect();
+        let want: &[&str] = match k.name.as_str() {
+            "scoped" => &["projects:read"],
+            "runs" => &["runs:write"],
+            "lister" => &["keys:read"],
+            _ => &[],
+        };
+        assert_eq!(scopes, want, "row `{name}`: scopes of {}", k.name);
+        assert_eq!(
+            k.expires_at.is_some(),
+            k.name == "expired",
+            "row `{name}`: expiry of {}",
+            k.name
+        );
+    }
+    let theirs = keys.list(&UserId::from(2_i64)).await.unwrap_or_default();
+    assert!(
+        theirs.len() == 1 && theirs[0].revoked_at.is_none() && theirs[0].name == "other user",
+        "row `{name}`: user 2's key"
+    );
 }
 
 async fn status_of<H: HttpHarness>(app: &mut H, token: &str) -> u16 {
@@ -1311,12 +2208,116 @@ pub(super) async fn check_after<H: HttpHarness>(
             401,
             "row `{name}`: key refused"
         ),
+        After::Unchanged => assert_unchanged(name, f).await,
+        After::ChallengeContains(text) => assert!(
+            r.www_authenticate.iter().any(|c| c.contains(text)),
+            "row `{name}`: challenge {:?} should contain {text}",
+            r.www_authenticate
+        ),
+        After::Field(field, want) => {
+            let want: serde_json::Value = serde_json::from_str(want).unwrap_or_default();
+            let body = json(&r.body);
+            assert_eq!(body[field], want, "row `{name}`: field `{field}`");
+            let list = listed(app).await;
+            assert_eq!(
+                item(&list, &body["id"])[field],
+                want,
+                "row `{name}`: `{field}` as listed afterwards"
+            );
+        }
+        After::Rotated { grace } => {
+            let body = json(&r.body);
+            for field in [
+                "id",
+                "name",
+                "token",
+                "prefix",
+                "scopes",
+                "created_at",
+                "expires_at",
+                "replaces",
+            ] {
+                assert!(
+                    body.get(field).is_some(),
+                    "row `{name}`: field `{field}` in the rotate response"
+                );
+            }
+            assert_eq!(
+                body["replaces"],
+                Fixture::id_of(&f.key),
+                "row `{name}`: replaces"
+            );
+            assert_eq!(body["name"], "valid", "row `{name}`: the old key's name");
+            assert_eq!(
+                r.cache_control.as_deref(),
+                Some("no-store"),
+                "row `{name}`: Cache-Control"
+            );
+            let token = body["token"].as_str().unwrap_or_default().to_owned();
+            assert_eq!(status_of(app, &token).await, 200, "row `{name}`: new token");
+            let old = status_of(app, &f.key).await;
+            assert_eq!(old, if grace { 200 } else { 401 }, "row `{name}`: old key");
+            let list = listed(app).await;
+            let old = item(&list, &body["replaces"]);
+            assert_eq!(old["replaced_by"], body["id"], "row `{name}`: replaced_by");
+            if grace {
+                assert!(
+                    old["revoked_at"].is_null() && old["expires_at"].is_string(),
+                    "row `{name}`: the old key ends after its grace: {old}"
+                );
+            } else {
+                assert_eq!(old["revocation_reason"], "rotated", "row `{name}`: reason");
+            }
+        }
+        After::Page { len, more } => {
+            let auth: Vec<Vec<u8>> = row.auth.iter().map(|a| fill(a, f).into_bytes()).collect();
+            let first = json(&r.body).as_array().cloned().unwrap_or_default();
+            assert_eq!(first.len(), len, "row `{name}`: page size");
+            assert_eq!(r.link.is_some(), more, "row `{name}`: Link {:?}", r.link);
+            let mut ids: Vec<serde_json::Value> = first.iter().map(|k| k["id"].clone()).collect();
+            let mut link = r.link.clone();
+            while let Some(header) = link {
+                let target = header
+                    .strip_prefix('<')
+                    .and_then(|h| h.strip_suffix(">; rel=\"next\""))
+                    .unwrap_or_else(|| panic!("row `{name}`: Link {header:?}"));
+                assert!(
+                    target.starts_with("/api/user/api-keys?limit="),
+                    "row `{name}`: Link target {target:?}"
+                );
+                let page = app
+                    .send(TestRequest {
+                        method: "GET",
+                        path: target.to_owned(),
+                        authorization: auth.clone(),
+                        body: None,
+                    })
+                    .await;
+                assert_eq!(page.status, 200, "row `{name}`: next page");
+                let items = json(&page.body).as_array().cloned().unwrap_or_default();
+                assert!(
+                    !items.is_empty(),
+                    "row `{name}`: a Link never leads to nothing"
+                );
+                ids.extend(items.iter().map(|k| k["id"].clone()));
+                link = page.link;
+            }
+            let all: Vec<serde_json::Value> =
+                listed(app).await.iter().map(|k| k["id"].clone()).collect();
+            assert_eq!(ids, all, "row `{name}`: pages = the whole list, in order");
+        }
         After::ListHidesSecrets => {
             let body = json(&r.body);
             let list = body.as_array().cloned().unwrap_or_default();
-            assert_eq!(list.len(), 5, "row `{name}`: user 1's five keys are listed");
+            assert_eq!(list.len(), 6, "row `{name}`: user 1's six keys are listed");
             let text = String::from_utf8_lossy(&r.body);
-            for secret in [&f.key, &f.scoped_key, &f.revoked_key, &f.expired_key] {
+            for secret in [
+                &f.key,
+                &f.scoped_key,
+                &f.keys_read_key,
+                &f.revoked_key,
+                &f.expired_key,
+            ] {
                 assert!(
                     !text.contains(&secret[10..]),
                     "row `{name}`: a token leaked into the list"
