@@ -20,13 +20,15 @@
 
 use std::time::Duration;
 
-use actix_web::middleware::Logger;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::{Logger, Next, from_fn};
 use actix_web::{App, HttpRequest, HttpServer, web};
 use clab_keys::MANAGEMENT_PATH;
 use clab_keys::actix_web::{CurrentUser, MaybeUser, Reply, management_scope};
 use clab_keys_example_common::{
     ASSETS, AppState, Config, OPENAPI_PATH, RunError, echo_response, not_found_response,
-    openapi_response, shutdown_signal, static_response,
+    openapi_response, request_log, shutdown_signal, static_response,
 };
 
 /// Where the app listens when `ADDR` is unset.
@@ -74,8 +76,42 @@ pub fn configure(cfg: &mut web::ServiceConfig, state: &AppState) {
     cfg.default_service(web::to(not_found));
 }
 
-async fn login(state: web::Data<AppState>, body: web::Bytes) -> Reply {
-    Reply(state.login_response(&body).await)
+/// Logs each request at `debug` level with its headers as [`request_log::log_request`] allows
+/// (values of an allow-list, names only for the rest); the same lines as axum-app's.
+///
+/// # Errors
+///
+/// Passes on the error of the rest of the app, unchanged.
+pub async fn log_request_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if let Some(state) = req.app_data::<web::Data<AppState>>() {
+        let headers = req
+            .headers()
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_bytes()));
+        request_log::log_request(
+            req.method().as_str(),
+            req.path(),
+            headers,
+            state.keys().formats(),
+        );
+    }
+    next.call(req).await
+}
+
+async fn login(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Reply {
+    // Without a peer address (a test request), the loopback address stands in.
+    let peer = req
+        .peer_addr()
+        .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |a| a.ip());
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .map(|v| v.as_bytes());
+    let client = state.login_client(peer, forwarded);
+    Reply(state.login_response(client, &body).await)
 }
 
 async fn me(state: web::Data<AppState>, CurrentUser(principal): CurrentUser) -> Reply {
@@ -115,6 +151,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let app_state = state.clone();
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(log_request_headers))
             .wrap(logger())
             .configure(|cfg| configure(cfg, &app_state))
     })

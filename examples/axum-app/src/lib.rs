@@ -18,18 +18,19 @@
 //! [`run`] serves it until Ctrl-C or SIGTERM, then waits for pending `last_used_at` writes.
 
 use std::future::Future;
+use std::net::SocketAddr;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRef, State};
+use axum::extract::{ConnectInfo, FromRef, State};
 use axum::http::header::{AUTHORIZATION, COOKIE, PROXY_AUTHORIZATION};
-use axum::http::{Request, Uri};
+use axum::http::{HeaderMap, Request, Uri};
 use axum::routing::{get, post};
 use clab_keys::axum::{CurrentUser, MaybeUser, Reply, management_router};
-use clab_keys::{CredentialRouter, MANAGEMENT_PATH};
+use clab_keys::{CredentialRouter, KeyFormats, MANAGEMENT_PATH};
 use clab_keys_example_common::{
     ASSETS, AppState, Config, OPENAPI_PATH, RunError, echo_response, not_found_response,
-    openapi_response, shutdown_signal, static_response,
+    openapi_response, request_log, shutdown_signal, static_response,
 };
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
@@ -56,8 +57,11 @@ impl FromRef<WebState> for CredentialRouter {
 }
 
 /// The whole app: the routes of the table above, request logging that never shows a token,
-/// and a JSON `404` for everything else.
+/// and a JSON `404` for everything else. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()`, as [`serve`] does: the login counts
+/// failures per client address.
 pub fn app(state: AppState) -> Router {
+    let formats = state.keys().formats().clone();
     let mut router = Router::new()
         .route("/api/auth/login", post(login))
         .route("/api/security/users/me", get(me))
@@ -73,8 +77,9 @@ pub fn app(state: AppState) -> Router {
         .with_state(WebState(state))
         .layer(
             ServiceBuilder::new()
-                // First, so that nothing after it (the trace span included) can print the JWT
-                // or API key in `Authorization`: a sensitive header's `Debug` is `Sensitive`.
+                // First, so that nothing after it can print the JWT or API key in
+                // `Authorization`: a sensitive header's `Debug` is `Sensitive`. The request log
+                // itself shows only allow-listed header values (`request_log`).
                 .layer(SetSensitiveRequestHeadersLayer::new([
                     AUTHORIZATION,
                     PROXY_AUTHORIZATION,
@@ -82,30 +87,50 @@ pub fn app(state: AppState) -> Router {
                 ]))
                 .layer(
                     TraceLayer::new_for_http()
-                        .make_span_with(request_span)
+                        .make_span_with(move |request: &Request<Body>| {
+                            request_span(request, &formats)
+                        })
                         .on_response(DefaultOnResponse::new().level(Level::INFO)),
                 ),
         )
 }
 
 /// The span of one request: method and path (never the query string, which a careless client
-/// might put a token in); at `debug` level also the request headers, where `Authorization`
-/// shows as `Sensitive` thanks to the layer in front.
-fn request_span(request: &Request<Body>) -> tracing::Span {
+/// might put a token in). At `debug` level the request is also logged with its headers as
+/// [`request_log::log_request`] allows: values of an allow-list, names only for the rest.
+fn request_span(request: &Request<Body>, formats: &KeyFormats) -> tracing::Span {
     let span = tracing::info_span!(
         "request",
         method = %request.method(),
         path = %request.uri().path(),
-        headers = tracing::field::Empty,
     );
-    if tracing::enabled!(Level::DEBUG) {
-        span.record("headers", tracing::field::debug(request.headers()));
-    }
+    let headers = request
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.as_str(), value.as_bytes()));
+    span.in_scope(|| {
+        request_log::log_request(
+            request.method().as_str(),
+            request.uri().path(),
+            headers,
+            formats,
+        );
+    });
     span
 }
 
-async fn login(State(state): State<WebState>, body: Bytes) -> Reply {
-    Reply(state.0.login_response(&body).await)
+async fn login(
+    State(state): State<WebState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|v| v.as_bytes());
+    let client = state.0.login_client(peer.ip(), forwarded);
+    Reply(state.0.login_response(client, &body).await)
 }
 
 async fn me(State(state): State<WebState>, CurrentUser(principal): CurrentUser) -> Reply {
@@ -161,7 +186,8 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
-    let result = axum::serve(listener, app(state.clone()))
+    let service = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await;
     state.shutdown().await;

@@ -45,9 +45,11 @@ pub mod db;
 pub mod feed;
 pub mod jwt;
 pub mod login;
+pub mod login_limits;
 pub mod openapi;
 pub mod pages;
 pub mod password;
+pub mod request_log;
 mod run;
 mod state;
 

@@ -89,6 +89,27 @@ pub enum LoginError {
     /// Password checking or token signing failed: 500.
     #[error("login failed")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// Every password-hashing slot stayed busy (a login flood): 503 `login_busy`.
+    #[error("login is busy")]
+    Busy,
+    /// The client address failed to log in too often this minute: 429
+    /// `too_many_failed_attempts`.
+    #[error("too many failed logins from this address")]
+    Throttled {
+        /// Seconds until the address may try again (`Retry-After`).
+        retry_after_secs: u64,
+    },
+}
+
+impl From<crate::login_limits::Refusal> for LoginError {
+    fn from(refusal: crate::login_limits::Refusal) -> Self {
+        match refusal {
+            crate::login_limits::Refusal::Busy => Self::Busy,
+            crate::login_limits::Refusal::Throttled { retry_after_secs } => {
+                Self::Throttled { retry_after_secs }
+            }
+        }
+    }
 }
 
 impl From<PasswordError> for LoginError {
@@ -109,13 +130,14 @@ impl LoginError {
         match self {
             Self::BadRequest => 400,
             Self::InvalidCredentials => 401,
-            Self::Unavailable(_) => 503,
+            Self::Unavailable(_) | Self::Busy => 503,
             Self::Internal(_) => 500,
+            Self::Throttled { .. } => 429,
         }
     }
 
     /// The whole response: a JSON error, with a `WWW-Authenticate` challenge on 401 (contract §6:
-    /// every 401 carries one) and `Retry-After` on 503.
+    /// every 401 carries one) and `Retry-After` on 429 and 503.
     pub fn to_response(&self) -> ApiResponse {
         match self {
             Self::BadRequest => ApiResponse::error(
@@ -146,6 +168,29 @@ impl LoginError {
             }
             Self::Internal(_) => {
                 ApiResponse::error(500, "internal_error", "login failed; try again")
+            }
+            Self::Busy => {
+                let mut response = ApiResponse::error(
+                    503,
+                    "login_busy",
+                    "too many logins are being checked right now; try again shortly",
+                );
+                response.headers.push((
+                    "retry-after",
+                    crate::login_limits::BUSY_RETRY_AFTER_SECS.to_string(),
+                ));
+                response
+            }
+            Self::Throttled { retry_after_secs } => {
+                let mut response = ApiResponse::error(
+                    429,
+                    "too_many_failed_attempts",
+                    "too many failed logins from this address; try again later",
+                );
+                response
+                    .headers
+                    .push(("retry-after", retry_after_secs.to_string()));
+                response
             }
         }
     }

@@ -47,8 +47,25 @@ pub async fn verify_password(
     password: String,
     stored: Option<String>,
 ) -> Result<bool, PasswordError> {
+    verify_password_holding(password, stored, ()).await
+}
+
+/// [`verify_password`], holding `guard` (a hashing permit, see
+/// [`crate::login_limits::LoginLimits::hashing_permit`]) until Argon2 has finished: it moves
+/// into the blocking task, so that dropping the caller's future (a client that went away)
+/// does not release the permit while the hash still runs and holds its memory.
+///
+/// # Errors
+///
+/// Returns [`PasswordError::Task`] when the blocking task does not complete.
+pub async fn verify_password_holding<G: Send + 'static>(
+    password: String,
+    stored: Option<String>,
+    guard: G,
+) -> Result<bool, PasswordError> {
     let password = zeroize::Zeroizing::new(password);
     tokio::task::spawn_blocking(move || {
+        let _guard = guard;
         let known = stored.is_some();
         let hash = stored.as_deref().unwrap_or(DUMMY_HASH);
         let ok = Argon2::default()

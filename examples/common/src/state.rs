@@ -1,6 +1,7 @@
 //! [`AppState`]: the database, the key service, the credential router and the JWT issuer, and
 //! the example-only handlers (login, `users/me`, `healthz`) as framework-neutral responses.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use clab_keys::sea_orm::SeaOrmStore;
@@ -15,6 +16,7 @@ use crate::config::{Config, JwtSecret};
 use crate::db::{self, DatabaseError};
 use crate::jwt::{JwtAuth, JwtIssueError};
 use crate::login::{self, LoginError, LoginResponse};
+use crate::login_limits::{LoginLimits, LoginLimitsConfig};
 use crate::password;
 
 /// The realm named in every `WWW-Authenticate` challenge of the example apps.
@@ -62,6 +64,7 @@ struct Inner {
     db: DatabaseConnection,
     router: CredentialRouter,
     jwt: JwtAuth,
+    login_limits: LoginLimits,
 }
 
 /// Builds an [`AppState`] over a database that is already migrated.
@@ -72,6 +75,7 @@ pub struct AppStateBuilder {
     pepper: Pepper,
     key_config: KeyServiceConfig,
     feed: Option<Arc<dyn InvalidationFeed>>,
+    login_limits: LoginLimitsConfig,
 }
 
 impl AppStateBuilder {
@@ -86,6 +90,14 @@ impl AppStateBuilder {
     /// (default: none, which limits the cache TTL to 5 s).
     pub fn invalidation_feed(mut self, feed: Arc<dyn InvalidationFeed>) -> Self {
         self.feed = Some(feed);
+        self
+    }
+
+    /// The login flood bound and failed-login throttling (default:
+    /// [`LoginLimitsConfig::default`]: as many Argon2 checks at once as the machine has
+    /// threads, 10 failed logins per address per minute).
+    pub fn login_limits(mut self, config: LoginLimitsConfig) -> Self {
+        self.login_limits = config;
         self
     }
 
@@ -114,6 +126,7 @@ impl AppStateBuilder {
                 db: self.db,
                 router,
                 jwt,
+                login_limits: LoginLimits::new(&self.login_limits),
             }),
         })
     }
@@ -133,6 +146,7 @@ impl AppState {
             pepper,
             key_config: KeyServiceConfig::default(),
             feed: None,
+            login_limits: LoginLimitsConfig::default(),
         }
     }
 
@@ -150,6 +164,7 @@ impl AppState {
         let seed = config.seeds_demo_users();
         let feed_kind = config.invalidation_feed();
         let summary = config.cache_summary();
+        let login_limits = config.login_limits().clone();
         let (url, jwt_secret, pepper, redis_url) = config.into_parts();
         let db = db::setup(&url, seed).await?;
         tracing::info!(backend, demo_users = seed, "database ready");
@@ -160,7 +175,9 @@ impl AppState {
                 feed: feed_kind,
                 source,
             })?;
-        let mut builder = Self::builder(db, jwt_secret, pepper).key_config(key_config);
+        let mut builder = Self::builder(db, jwt_secret, pepper)
+            .key_config(key_config)
+            .login_limits(login_limits);
         if let Some(feed) = feed {
             builder = builder.invalidation_feed(feed);
         }
@@ -207,15 +224,43 @@ impl AppState {
         self.inner.router.authenticate(lines).await
     }
 
-    /// Checks an email and password and issues a 60-minute session token. Unknown emails and
-    /// wrong passwords fail alike, and take the same Argon2 work.
+    /// The address a login from `peer` is counted against: `peer` itself, or, when `peer` is
+    /// one of `CLAB_KEYS_TRUSTED_PROXIES`, the client `X-Forwarded-For` names (its lines, in
+    /// order). See [`LoginLimits::client_address`].
+    pub fn login_client<'a>(
+        &self,
+        peer: IpAddr,
+        forwarded_for: impl IntoIterator<Item = &'a [u8]>,
+    ) -> IpAddr {
+        self.inner.login_limits.client_address(peer, forwarded_for)
+    }
+
+    /// The login flood bound and failed-login throttling.
+    pub fn login_limits(&self) -> &LoginLimits {
+        &self.inner.login_limits
+    }
+
+    /// Checks an email and password from `client` and issues a 60-minute session token.
+    /// Unknown emails and wrong passwords fail alike, take the same Argon2 work and count
+    /// alike against the address. A throttled address is refused before any look-up; the
+    /// Argon2 check waits for a hashing slot (contract §7).
     ///
     /// # Errors
     ///
     /// [`LoginError::InvalidCredentials`] for a bad email or password,
+    /// [`LoginError::Throttled`] when the address failed too often this minute,
+    /// [`LoginError::Busy`] when no hashing slot freed up in time,
     /// [`LoginError::Unavailable`] when the database fails, [`LoginError::Internal`] when
     /// hashing or signing fails.
-    pub async fn login(&self, email: &str, password: &str) -> Result<LoginResponse, LoginError> {
+    pub async fn login(
+        &self,
+        client: IpAddr,
+        email: &str,
+        password: &str,
+    ) -> Result<LoginResponse, LoginError> {
+        let attempt = self.inner.login_limits.begin(client).inspect_err(|_| {
+            tracing::info!("login refused: too many failed logins from this address");
+        })?;
         let email = login::normalize_email(email);
         let user = db::find_user_by_email(&self.inner.db, &email)
             .await
@@ -227,25 +272,35 @@ impl AppState {
             Some(u) => (Some(u.id), Some(u.password_hash)),
             None => (None, None),
         };
-        let ok = password::verify_password(password.to_owned(), stored).await?;
+        let permit = self
+            .inner
+            .login_limits
+            .hashing_permit()
+            .await
+            .inspect_err(|_| tracing::warn!("login refused: every hashing slot is busy"))?;
+        let ok = password::verify_password_holding(password.to_owned(), stored, permit).await?;
         match user_id {
             Some(id) if ok => {
+                drop(attempt);
                 let token = self.inner.jwt.issue(id)?;
                 tracing::info!(user_id = id, "login succeeded");
                 Ok(LoginResponse::new(token, id))
             }
             _ => {
+                attempt.failed();
                 tracing::info!("login failed: invalid credentials");
                 Err(LoginError::InvalidCredentials)
             }
         }
     }
 
-    /// `POST /api/auth/login` with a JSON body `{"email", "password"}`: `200` with the token,
-    /// `400` for a malformed body, `401` `invalid_credentials`, `503` when the database fails.
-    pub async fn login_response(&self, body: &[u8]) -> ApiResponse {
+    /// `POST /api/auth/login` from `client` (see [`AppState::login_client`]) with a JSON body
+    /// `{"email", "password"}`: `200` with the token, `400` for a malformed body, `401`
+    /// `invalid_credentials`, `429` `too_many_failed_attempts`, `503` `login_busy` in a flood
+    /// or `temporarily_unavailable` when the database fails.
+    pub async fn login_response(&self, client: IpAddr, body: &[u8]) -> ApiResponse {
         let result = match login::parse_body(body) {
-            Ok(b) => self.login(&b.email, &b.password).await,
+            Ok(b) => self.login(client, &b.email, &b.password).await,
             Err(e) => Err(e),
         };
         match result {

@@ -11,6 +11,8 @@ use serde_json::Value;
 
 const PEPPER_B64: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
 const JWT_SECRET: &[u8] = b"an-example-secret-of-at-least-32-bytes";
+/// The client address logins come from.
+const CLIENT: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
 
 struct TestApp {
     state: AppState,
@@ -144,7 +146,10 @@ async fn passwords_are_stored_as_argon2id_phc_strings() {
 async fn login_succeeds_for_each_demo_user() {
     let app = app().await;
     for (email, password) in DEMO_USERS {
-        let response = app.state.login_response(&login_body(email, password)).await;
+        let response = app
+            .state
+            .login_response(CLIENT, &login_body(email, password))
+            .await;
         assert_eq!(response.status, 200);
         assert_eq!(response.header("cache-control"), Some("no-store"));
         let body = json(&response);
@@ -162,7 +167,7 @@ async fn login_ignores_email_case_and_surrounding_space() {
     let app = app().await;
     let response = app
         .state
-        .login("  Demo@Example.COM ", "demo-password")
+        .login(CLIENT, "  Demo@Example.COM ", "demo-password")
         .await
         .unwrap();
     assert_eq!(
@@ -177,11 +182,11 @@ async fn a_wrong_password_and_an_unknown_email_answer_alike() {
     let app = app().await;
     let wrong = app
         .state
-        .login_response(&login_body("demo@example.com", "not-the-password"))
+        .login_response(CLIENT, &login_body("demo@example.com", "not-the-password"))
         .await;
     let unknown = app
         .state
-        .login_response(&login_body("nobody@example.com", "demo-password"))
+        .login_response(CLIENT, &login_body("nobody@example.com", "demo-password"))
         .await;
     for response in [&wrong, &unknown] {
         assert_eq!(response.status, 401);
@@ -201,7 +206,7 @@ async fn one_users_password_does_not_open_another_account() {
     let app = app().await;
     let err = app
         .state
-        .login("demo@example.com", "other-password")
+        .login(CLIENT, "demo@example.com", "other-password")
         .await
         .unwrap_err();
     assert!(matches!(err, LoginError::InvalidCredentials));
@@ -216,12 +221,12 @@ async fn a_malformed_login_body_is_400() {
         br#"{"email":"demo@example.com"}"#,
         br#"{"email":1,"password":"x"}"#,
     ] {
-        let response = app.state.login_response(body).await;
+        let response = app.state.login_response(CLIENT, body).await;
         assert_eq!(response.status, 400, "{body:?}");
         assert_eq!(json(&response)["error"], "invalid_request");
     }
     let huge = vec![b' '; 64 * 1024];
-    assert_eq!(app.state.login_response(&huge).await.status, 400);
+    assert_eq!(app.state.login_response(CLIENT, &huge).await.status, 400);
 }
 
 #[tokio::test]
@@ -229,7 +234,7 @@ async fn me_with_a_jwt_reports_jwt() {
     let app = app().await;
     let token = app
         .state
-        .login("demo@example.com", "demo-password")
+        .login(CLIENT, "demo@example.com", "demo-password")
         .await
         .unwrap();
     let header = format!("Bearer {}", token.access_token());
@@ -324,7 +329,7 @@ async fn a_closed_database_gives_503_not_401() {
 
     let login = app
         .state
-        .login_response(&login_body("demo@example.com", "demo-password"))
+        .login_response(CLIENT, &login_body("demo@example.com", "demo-password"))
         .await;
     assert_eq!(login.status, 503);
     assert_eq!(login.header("retry-after"), Some("5"));
@@ -344,7 +349,7 @@ async fn from_config_sets_up_a_fresh_sqlite_file() {
     assert!(dir.path().join("app.sqlite").exists());
     assert!(
         state
-            .login("demo@example.com", "demo-password")
+            .login(CLIENT, "demo@example.com", "demo-password")
             .await
             .is_ok()
     );
@@ -362,7 +367,7 @@ async fn a_database_given_by_url_gets_no_demo_users_unless_asked() {
     let state = AppState::from_config(config).await.unwrap();
     assert!(
         state
-            .login("demo@example.com", "demo-password")
+            .login(CLIENT, "demo@example.com", "demo-password")
             .await
             .is_err(),
         "the demo user's published password must not open a database given by DATABASE_URL"

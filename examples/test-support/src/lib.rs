@@ -11,8 +11,10 @@
 )]
 
 pub mod browser;
+pub mod login_limits;
 pub mod openapi;
 pub mod plan;
+pub mod request_log;
 pub mod revocation;
 
 use std::io::{BufRead as _, BufReader, Read};
@@ -80,7 +82,8 @@ impl Launch {
         let mut command = Command::new(&self.bin);
         command.current_dir(&self.dir);
         let read_by_the_app = clab_keys_example_common::config::ENV_VARS.into_iter();
-        for name in read_by_the_app.chain(["RUST_LOG"]) {
+        let login_limits = clab_keys_example_common::login_limits::ENV_VARS.into_iter();
+        for name in read_by_the_app.chain(login_limits).chain(["RUST_LOG"]) {
             command.env_remove(name);
         }
         // Everything at debug level: the request logs (headers included) must still show no
