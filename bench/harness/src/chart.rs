@@ -51,9 +51,12 @@ pub fn cdf(
     let x_lo = (lo / 2.0).max(0.01);
     let x_hi = marks_ms.iter().map(|m| m.0).fold(hi, f64::max) * 1.5;
 
-    let root = SVGBackend::new(path, (900, 540)).into_drawing_area();
+    // The legend goes under the chart, where it hides no line.
+    let legend_height = 20 + 22 * series.len() as u32;
+    let root = SVGBackend::new(path, (900, 520 + legend_height)).into_drawing_area();
     root.fill(&WHITE).map_err(boxed)?;
-    let mut chart = ChartBuilder::on(&root)
+    let (upper, lower) = root.split_vertically(520);
+    let mut chart = ChartBuilder::on(&upper)
         .caption(title, ("sans-serif", 20))
         .margin(15)
         .x_label_area_size(45)
@@ -85,7 +88,7 @@ pub fn cdf(
         chart
             .draw_series([Text::new(
                 (*label).to_owned(),
-                (*at / 1.04, 0.5 - 0.06 * i as f64),
+                (*at / 1.04, 0.97 - 0.06 * i as f64),
                 style,
             )])
             .map_err(boxed)?;
@@ -104,17 +107,18 @@ pub fn cdf(
         }
         chart
             .draw_series(LineSeries::new(points, color.stroke_width(2)))
-            .map_err(boxed)?
-            .label(s.label.clone())
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], color.stroke_width(2)));
+            .map_err(boxed)?;
+        let y = 10 + 22 * i as i32;
+        lower
+            .draw(&PathElement::new(
+                [(80, y + 8), (110, y + 8)],
+                color.stroke_width(3),
+            ))
+            .map_err(boxed)?;
+        lower
+            .draw(&Text::new(s.label.clone(), (120, y), ("sans-serif", 14)))
+            .map_err(boxed)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperMiddle)
-        .background_style(WHITE.mix(0.9))
-        .border_style(BLACK)
-        .draw()
-        .map_err(boxed)?;
     root.present().map_err(boxed)?;
     Ok(())
 }
