@@ -121,7 +121,7 @@ me_run() { # $1 = header
   echo "$total"
 }
 
-me_case() { # $1 = label, $2 = database (sqlite|postgres), $3 = instances
+me_case() { # $1 = label (no comma: it is a CSV field), $2 = database (sqlite|postgres), $3 = instances
   case "$2" in
     sqlite) rm -f "$work/me.sqlite"*; export DATABASE_URL="sqlite://$work/me.sqlite?mode=rwc" ;;
     postgres)
@@ -152,10 +152,10 @@ me_case() { # $1 = label, $2 = database (sqlite|postgres), $3 = instances
 
 me_part() {
   echo "case,ratio,low,high,jwt_1,key_1,key_2,jwt_2,load_1min" >"$work/me.csv"
-  me_case "SQLite, 1 instance" sqlite 1
-  me_case "SQLite, 3 instances" sqlite 3
-  me_case "PostgreSQL, 1 instance" postgres 1
-  me_case "PostgreSQL, 3 instances" postgres 3
+  me_case "SQLite 1 instance" sqlite 1
+  me_case "SQLite 3 instances" sqlite 3
+  me_case "PostgreSQL 1 instance" postgres 1
+  me_case "PostgreSQL 3 instances" postgres 3
   mkdir -p "$out_dir"
   cp "$work/me.csv" "$out_dir/load-ratios.csv"
   "$CARGO_TARGET_DIR/release/plot" load --csv "$out_dir/load-ratios.csv" --out "$out_dir/load-ratios.svg"
