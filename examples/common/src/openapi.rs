@@ -201,9 +201,12 @@ struct AppApi;
             body = LoginError),
         (status = 401, description = "Unknown email or wrong password (`invalid_credentials`).", body = LoginError,
             headers(("WWW-Authenticate" = String, description = "`Bearer realm=\"clab-keys-example\"`."))),
+        (status = 429, description = "This client address failed to log in too often this minute (`too_many_failed_attempts`), whatever the password.",
+            body = LoginError,
+            headers(("Retry-After" = u32, description = "Seconds until the address's minute is over."))),
         (status = 500, description = "Hashing or signing failed (`internal_error`).", body = LoginError),
-        (status = 503, description = "The user database is unreachable (`temporarily_unavailable`).", body = LoginError,
-            headers(("Retry-After" = u32, description = "Seconds to wait (5)."))),
+        (status = 503, description = "Every password-checking slot stayed busy for 2 s (`login_busy`, `Retry-After: 1`), or the user database is unreachable (`temporarily_unavailable`, `Retry-After: 5`).", body = LoginError,
+            headers(("Retry-After" = u32, description = "Seconds to wait (1 or 5)."))),
     ),
 )]
 #[allow(dead_code)]
@@ -393,6 +396,8 @@ struct LoginError {
 enum LoginErrorCode {
     InvalidRequest,
     InvalidCredentials,
+    TooManyFailedAttempts,
+    LoginBusy,
     TemporarilyUnavailable,
     InternalError,
 }
