@@ -1,5 +1,5 @@
 //! What travels on the channel: announcements (`evict <id> <id>…`) and heartbeats
-//! (`beat <subscriber> <sequence>`), as text, so that `redis-cli SUBSCRIBE` shows them
+//! (`beat <subscriber> <nonce>`, a random number per heartbeat), as text, so that `redis-cli SUBSCRIBE` shows them
 //! plainly. Key ids are base62 and safe to log (contract §2); nothing secret is ever sent.
 
 use clab_keys_core::KeyId;
@@ -30,7 +30,7 @@ pub(crate) fn evict(key_ids: &[KeyId]) -> String {
     payload
 }
 
-/// The payload of heartbeat `sequence` of `subscriber`.
+/// The payload of the heartbeat `sequence` (a random nonce) of `subscriber`.
 pub(crate) fn beat(subscriber: &str, sequence: u64) -> String {
     format!("{BEAT} {subscriber} {sequence}")
 }

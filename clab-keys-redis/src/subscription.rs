@@ -14,7 +14,7 @@ use std::hash::{BuildHasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use clab_keys_core::Invalidations;
+use clab_keys_core::{Entropy as _, Invalidations, OsEntropy};
 use futures_util::StreamExt as _;
 use tokio::time::MissedTickBehavior;
 
@@ -101,7 +101,6 @@ async fn session(settings: &Settings, sink: &Invalidations, subscriber: &str) ->
     let mut messages = pubsub.into_on_message();
     let mut ticks = tokio::time::interval(settings.heartbeat);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut sequence = 0_u64;
     // Heartbeats sent and not yet back, oldest first.
     let mut in_flight: VecDeque<(u64, Instant)> = VecDeque::new();
     // Since when the subscription has gone without proof of life: the subscription itself,
@@ -126,10 +125,13 @@ async fn session(settings: &Settings, sink: &Invalidations, subscriber: &str) ->
                     Message::Beat { subscriber: from, sequence: n } if from == subscriber => {
                         // Heartbeats may overtake one another on the way out; the newest to
                         // come back is the one that counts, and older ones are done with.
-                        let Some(&(_, sent_at)) = in_flight.iter().find(|(m, _)| *m == n) else {
+                        // Only a nonce this subscription sent and still waits for counts; each
+                        // is random, so nobody can publish one before this subscription has.
+                        let Some(i) = in_flight.iter().position(|(m, _)| *m == n) else {
                             continue;
                         };
-                        in_flight.retain(|(m, _)| *m > n);
+                        let (_, sent_at) = in_flight[i];
+                        in_flight.drain(..=i);
                         sink.caught_up(sent_at + settings.lease);
                         vouched_since = sent_at;
                         was_caught_up = true;
@@ -155,11 +157,16 @@ async fn session(settings: &Settings, sink: &Invalidations, subscriber: &str) ->
                 if vouched_since.elapsed() > settings.lease {
                     return lost("no heartbeat came back within the lease".to_owned(), was_caught_up);
                 }
-                sequence += 1;
+                let mut nonce = [0_u8; 8];
+                if OsEntropy.fill(&mut nonce).is_err() {
+                    // No heartbeat: the lease lapses and the cache is bypassed.
+                    continue;
+                }
+                let nonce = u64::from_le_bytes(nonce);
                 let sent_at = Instant::now();
-                in_flight.push_back((sequence, sent_at));
+                in_flight.push_back((nonce, sent_at));
                 let settings = settings.clone();
-                let payload = message::beat(subscriber, sequence);
+                let payload = message::beat(subscriber, nonce);
                 // Sent off the loop, so that announcements keep being delivered meanwhile.
                 tokio::spawn(async move {
                     if let Err(e) = settings.publisher.publish(&settings.channel, &payload).await {

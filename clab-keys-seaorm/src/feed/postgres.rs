@@ -6,7 +6,7 @@ use std::hash::{BuildHasher as _, Hasher as _};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use clab_keys_core::{FeedError, InvalidationFeed, Invalidations, KeyId};
+use clab_keys_core::{Entropy as _, FeedError, InvalidationFeed, Invalidations, KeyId, OsEntropy};
 use sea_orm::sqlx::postgres::{PgListener, PgNotification, PgPool, PgPoolOptions};
 use sea_orm::{
     ConnectionTrait as _, DatabaseConnection, DatabaseConnectionType, DbBackend, Statement,
@@ -245,18 +245,18 @@ impl Subscription {
         };
         let sent_at = {
             let mut pending = self.pending();
-            let mut sent_at = None;
-            // Delivery is ordered: older heartbeats still pending were lost; drop them too.
-            while let Some(&(m, at)) = pending.front() {
-                if m > n {
-                    break;
+            // Only a nonce this subscription sent and still waits for counts: anything else
+            // on the channel (a stale or forged heartbeat) changes nothing. Each nonce is
+            // random, so nobody can send one before this subscription's own NOTIFY is out.
+            match pending.iter().position(|&(m, _)| m == n) {
+                Some(i) => {
+                    let (_, at) = pending[i];
+                    // Delivery is ordered: older heartbeats still pending were lost.
+                    pending.drain(..=i);
+                    Some(at)
                 }
-                pending.pop_front();
-                if m == n {
-                    sent_at = Some(at);
-                }
+                None => None,
             }
-            sent_at
         };
         match sent_at {
             Some(sent_at) => {
@@ -291,13 +291,17 @@ fn nonce_prefix() -> String {
 async fn send_heartbeats(subscription: Arc<Subscription>) {
     let mut ticker = tokio::time::interval(subscription.feed.heartbeat);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut n: u64 = 0;
     loop {
         ticker.tick().await;
         if subscription.sink.is_closed() {
             return;
         }
-        n += 1;
+        let mut nonce = [0_u8; 8];
+        if OsEntropy.fill(&mut nonce).is_err() {
+            // No heartbeat, so the lease lapses: the cache is bypassed, never trusted blindly.
+            continue;
+        }
+        let n = u64::from_le_bytes(nonce);
         {
             let mut pending = subscription.pending();
             if pending.len() >= MAX_PENDING {
