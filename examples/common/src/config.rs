@@ -16,6 +16,7 @@ use clab_keys::{Entropy as _, OsEntropy};
 use secrecy::{ExposeSecret as _, SecretBox, SecretString};
 
 use crate::feed::{self, FeedKind};
+use crate::key_policy::{KeyPolicy, KeyPolicyError};
 use crate::login_limits::{LoginLimitError, LoginLimitsConfig};
 
 /// The database used when `DATABASE_URL` is unset: a SQLite file in the working directory,
@@ -23,7 +24,8 @@ use crate::login_limits::{LoginLimitError, LoginLimitsConfig};
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://clab-keys-example.sqlite?mode=rwc";
 
 /// Environment variable names, in the order they are documented (the login limits' are
-/// [`crate::login_limits::ENV_VARS`], read as well).
+/// [`crate::login_limits::ENV_VARS`] and the key policy's [`crate::key_policy::ENV_VARS`], read
+/// as well).
 pub const ENV_VARS: [&str; 8] = [
     "ADDR",
     "DATABASE_URL",
@@ -172,6 +174,9 @@ pub enum ConfigError {
     /// `CLAB_KEYS_TRUSTED_PROXIES` is invalid.
     #[error(transparent)]
     LoginLimit(#[from] LoginLimitError),
+    /// `CLAB_KEYS_MAX_LIFETIME_DAYS` or `CLAB_KEYS_REAUTH_MAX_AGE_MINUTES` is invalid.
+    #[error(transparent)]
+    KeyPolicy(#[from] KeyPolicyError),
     /// A variable is set but empty (unset it to use the default).
     #[error("{0} is set but empty; unset it to use the default")]
     Empty(&'static str),
@@ -203,6 +208,7 @@ pub struct Config {
     feed: FeedKind,
     redis_url: Option<SecretString>,
     seed_demo_users: bool,
+    key_policy: KeyPolicy,
     login_limits: LoginLimitsConfig,
 }
 
@@ -221,7 +227,11 @@ impl Config {
     /// Returns a [`ConfigError`] naming the variable that is invalid.
     pub fn from_env(default_addr: &str) -> Result<Self, ConfigError> {
         let mut vars = HashMap::new();
-        for name in ENV_VARS.into_iter().chain(crate::login_limits::ENV_VARS) {
+        for name in ENV_VARS
+            .into_iter()
+            .chain(crate::login_limits::ENV_VARS)
+            .chain(crate::key_policy::ENV_VARS)
+        {
             if let Some(value) = std::env::var_os(name) {
                 let value = value
                     .into_string()
@@ -343,6 +353,7 @@ impl Config {
             None => database_url == DEFAULT_DATABASE_URL,
         };
 
+        let key_policy = KeyPolicy::from_lookup(&get)?;
         let login_limits = LoginLimitsConfig::from_lookup(get)?;
 
         Ok(Self {
@@ -357,6 +368,7 @@ impl Config {
             redis_url,
             seed_demo_users,
             login_limits,
+            key_policy,
         })
     }
 
@@ -438,7 +450,15 @@ impl Config {
             clab_keys::CacheConfig::default()
                 .ttl(time::Duration::seconds(i64::from(self.cache_ttl_secs)))
         });
-        clab_keys::KeyServiceConfig::default().cache(cache)
+        clab_keys::KeyServiceConfig::default()
+            .cache(cache)
+            .max_lifetime(self.key_policy.max_lifetime())
+    }
+
+    /// The key lifetime and re-authentication policy (`CLAB_KEYS_MAX_LIFETIME_DAYS`,
+    /// `CLAB_KEYS_REAUTH_MAX_AGE_MINUTES`).
+    pub fn key_policy(&self) -> KeyPolicy {
+        self.key_policy
     }
 
     /// Whether the demo users (published passwords) are seeded: by default only into the
@@ -478,6 +498,7 @@ impl fmt::Debug for Config {
             .field("dev_pepper", &self.dev_pepper)
             .field("seed_demo_users", &self.seed_demo_users)
             .field("login_limits", &self.login_limits)
+            .field("key_policy", &self.key_policy)
             .finish()
     }
 }

@@ -32,6 +32,9 @@ pub struct JwtIssueError(#[source] jsonwebtoken::errors::Error);
 struct IssuedClaims<'a> {
     sub: String,
     iat: u64,
+    /// When the user typed their password (OpenID Connect's `auth_time`): the same as `iat`
+    /// for a login, and what the key endpoints' re-authentication check reads.
+    auth_time: u64,
     exp: u64,
     iss: &'a str,
     aud: &'a str,
@@ -41,6 +44,10 @@ struct IssuedClaims<'a> {
 #[derive(Deserialize)]
 struct VerifiedClaims {
     sub: String,
+    #[serde(default)]
+    iat: Option<u64>,
+    #[serde(default)]
+    auth_time: Option<u64>,
 }
 
 /// Issues and verifies the example apps' session tokens with `jsonwebtoken`: HS256 only,
@@ -113,9 +120,26 @@ impl JwtAuth {
     ///
     /// Returns [`JwtIssueError`] when signing fails.
     pub fn issue_at(&self, user_id: i64, iat: u64) -> Result<String, JwtIssueError> {
+        self.issue_with_auth_time(user_id, iat, iat)
+    }
+
+    /// Signs a session token issued at `iat` for a login at `auth_time` (seconds since the
+    /// Unix epoch), for tests of the re-authentication check: a token refreshed long after
+    /// its login.
+    ///
+    /// # Errors
+    ///
+    /// [`JwtIssueError`] if signing fails.
+    pub fn issue_with_auth_time(
+        &self,
+        user_id: i64,
+        iat: u64,
+        auth_time: u64,
+    ) -> Result<String, JwtIssueError> {
         let claims = IssuedClaims {
             sub: user_id.to_string(),
             iat,
+            auth_time,
             exp: iat.saturating_add(JWT_TTL_SECS),
             iss: JWT_ISSUER,
             aud: JWT_AUDIENCE,
@@ -135,6 +159,12 @@ impl JwtAuth {
     /// Returns [`JwtError::Invalid`] for any token that is not a valid, unexpired HS256 token
     /// of this app with a positive integer `sub`.
     pub fn verify_token(&self, token: &str) -> Result<i64, JwtError> {
+        self.verify_session(token).map(|(id, _)| id)
+    }
+
+    /// Verifies a session token and returns the user id and when the user logged in: the
+    /// `auth_time` claim, else `iat`, else `None`.
+    fn verify_session(&self, token: &str) -> Result<(i64, Option<u64>), JwtError> {
         let data = jsonwebtoken::decode::<VerifiedClaims>(
             token,
             &self.inner.decoding,
@@ -145,8 +175,9 @@ impl JwtAuth {
             tracing::debug!(error = ?e.kind(), "session token rejected");
             JwtError::Invalid
         })?;
+        let auth_time = data.claims.auth_time.or(data.claims.iat);
         match data.claims.sub.parse::<i64>() {
-            Ok(id) if id > 0 => Ok(id),
+            Ok(id) if id > 0 => Ok((id, auth_time)),
             _ => Err(JwtError::Invalid),
         }
     }
@@ -155,8 +186,18 @@ impl JwtAuth {
 #[async_trait::async_trait]
 impl JwtVerifier for JwtAuth {
     async fn verify(&self, token: &str) -> Result<JwtIdentity, JwtError> {
-        self.verify_token(token)
-            .map(|id| JwtIdentity::new(UserId::from(id)))
+        let (id, auth_time) = self.verify_session(token)?;
+        let identity = JwtIdentity::new(UserId::from(id));
+        // A time the clock cannot hold is no login time: the session then counts as too old.
+        Ok(
+            match auth_time
+                .and_then(|t| i64::try_from(t).ok())
+                .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+            {
+                Some(at) => identity.with_auth_time(at),
+                None => identity,
+            },
+        )
     }
 }
 

@@ -44,6 +44,7 @@ pub mod config;
 pub mod db;
 pub mod feed;
 pub mod jwt;
+pub mod key_policy;
 pub mod login;
 pub mod login_limits;
 pub mod openapi;

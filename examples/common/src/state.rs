@@ -75,6 +75,7 @@ pub struct AppStateBuilder {
     pepper: Pepper,
     key_config: KeyServiceConfig,
     feed: Option<Arc<dyn InvalidationFeed>>,
+    reauthentication: Option<time::Duration>,
     login_limits: LoginLimitsConfig,
 }
 
@@ -101,6 +102,13 @@ impl AppStateBuilder {
         self
     }
 
+    /// How recent a login must be to create or rotate a key (`None`, the default: any
+    /// session may); see `CredentialRouter::with_reauthentication`.
+    pub fn reauthentication(mut self, max_age: Option<time::Duration>) -> Self {
+        self.reauthentication = max_age;
+        self
+    }
+
     /// Builds the key service (SeaORM store, HMAC-SHA256 with the pepper as version
     /// [`PEPPER_VERSION`]), the JWT issuer and verifier, and the credential router (API keys
     /// and JWTs, realm [`REALM`]).
@@ -118,9 +126,12 @@ impl AppStateBuilder {
         let keys = keys.build().map_err(SetupError::Keys)?;
         let jwt = JwtAuth::new(&self.jwt_secret).map_err(SetupError::Jwt)?;
         let realm = Realm::new(REALM).map_err(SetupError::Keys)?;
-        let router = CredentialRouter::new(keys)
+        let mut router = CredentialRouter::new(keys)
             .with_jwt(jwt.clone())
             .with_realm(realm);
+        if let Some(max_age) = self.reauthentication {
+            router = router.with_reauthentication(max_age);
+        }
         Ok(AppState {
             inner: Arc::new(Inner {
                 db: self.db,
@@ -145,6 +156,7 @@ impl AppState {
             jwt_secret,
             pepper,
             key_config: KeyServiceConfig::default(),
+            reauthentication: None,
             feed: None,
             login_limits: LoginLimitsConfig::default(),
         }
@@ -161,6 +173,7 @@ impl AppState {
     pub async fn from_config(config: Config) -> Result<Self, SetupError> {
         let backend = config.database_backend();
         let key_config = config.key_config();
+        let reauthentication = config.key_policy().reauthentication();
         let seed = config.seeds_demo_users();
         let feed_kind = config.invalidation_feed();
         let summary = config.cache_summary();
@@ -177,6 +190,7 @@ impl AppState {
             })?;
         let mut builder = Self::builder(db, jwt_secret, pepper)
             .key_config(key_config)
+            .reauthentication(reauthentication)
             .login_limits(login_limits);
         if let Some(feed) = feed {
             builder = builder.invalidation_feed(feed);

@@ -36,6 +36,27 @@
     keysBody: $("keys-body"),
     keysEmpty: $("keys-empty"),
     keysSummary: $("keys-summary"),
+    rotatePanel: $("rotate-panel"),
+    rotateName: $("rotate-name"),
+    rotateForm: $("rotate-form"),
+    rotateGrace: $("rotate-grace"),
+    rotateSubmit: $("rotate-submit"),
+    rotateCancel: $("rotate-cancel"),
+    renamePanel: $("rename-panel"),
+    renameName: $("rename-name"),
+    renameForm: $("rename-form"),
+    renameInput: $("rename-input"),
+    renameSubmit: $("rename-submit"),
+    renameCancel: $("rename-cancel"),
+  };
+
+  // Why a key was revoked, as the list's revocation_reason says it.
+  const REASONS = {
+    user: "revoked by you",
+    rotated: "replaced by a rotation",
+    leaked: "found in public (leaked)",
+    owner: "the account was disabled",
+    admin: "revoked by an administrator",
   };
 
   // ---- Messages -----------------------------------------------------------------------
@@ -79,6 +100,8 @@
 
   function showLogin(focus) {
     hideToken();
+    closeRotate();
+    closeRename();
     el.keysSection.hidden = true;
     el.loginSection.hidden = false;
     el.keysBody.textContent = "";
@@ -143,6 +166,10 @@
     if (status === 503) {
       return "The service is temporarily unavailable. Please try again in a few seconds.";
     }
+    if (status === 403 && data && data.error === "reauthentication_required") {
+      return "For your security, creating or rotating a key needs a recent login. " +
+        "Please log in again, then repeat the action.";
+    }
     if (status === 403) {
       return serverMessage(data, "This action needs an interactive session.");
     }
@@ -150,6 +177,18 @@
       return serverMessage(data, what + " was refused (HTTP " + status + ").");
     }
     return what + " failed (HTTP " + status + "). Please try again.";
+  }
+
+  // A 403 reauthentication_required: the session is valid but its login too old for this
+  // action. The user logs in again; nothing else is wrong.
+  function needsLogin(response, data) {
+    if (response.status !== 403 || !data || data.error !== "reauthentication_required") {
+      return false;
+    }
+    clearSession();
+    showLogin(true);
+    showMessage(describeFailure(403, data, ""), "error");
+    return true;
   }
 
   function networkError() {
@@ -227,15 +266,26 @@
     if (el.keyExpiry.value !== "") {
       body.expires_in_days = Number(el.keyExpiry.value);
     }
+    const scopes = Array.from(el.createForm.querySelectorAll('input[name="scope"]:checked')).map(
+      (box) => box.value,
+    );
+    if (scopes.length > 0) {
+      body.scopes = scopes;
+    }
     el.createKey.disabled = true;
     try {
       const response = await api("POST", "/api/user/api-keys", body);
       const data = await readJson(response);
       if (response.status === 201 && data && data.token) {
         el.keyName.value = "";
+        for (const box of el.createForm.querySelectorAll('input[name="scope"]')) {
+          box.checked = false;
+        }
         revealToken(data);
         showMessage("Key \u201c" + data.name + "\u201d created. Copy it now.", "success");
         await loadKeys();
+      } else if (needsLogin(response, data)) {
+        // The login form is shown.
       } else if (response.status === 409) {
         const limit = keyLimit(data);
         showMessage(
@@ -345,7 +395,40 @@
     if (key.expires_at && new Date(key.expires_at).getTime() <= Date.now()) {
       return "expired";
     }
+    // Rotated with a grace period: it still works, until its expiry.
+    if (key.replaced_by) {
+      return "ending";
+    }
     return "active";
+  }
+
+  // The line under the status badge: why a key was revoked, or when a replaced key stops.
+  function statusDetail(key, status) {
+    const detail = document.createElement("span");
+    detail.className = "status-detail";
+    if (status === "revoked" && key.revocation_reason) {
+      detail.dataset.testid = "reason-" + key.id;
+      detail.textContent = REASONS[key.revocation_reason] || key.revocation_reason;
+      return detail;
+    }
+    if (status === "ending") {
+      detail.dataset.testid = "grace-" + key.id;
+      detail.append("replaced; stops ");
+      detail.appendChild(formatTime(key.expires_at) || document.createTextNode("soon"));
+      return detail;
+    }
+    return null;
+  }
+
+  function actionButton(label, testid, ariaLabel, className, onClick) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = className;
+    button.dataset.testid = testid;
+    button.textContent = label;
+    button.setAttribute("aria-label", ariaLabel);
+    button.addEventListener("click", () => onClick(button));
+    return button;
   }
 
   function cell(row, content, fallback) {
@@ -364,10 +447,13 @@
   function renderKeys(keys) {
     el.keysBody.textContent = "";
     let active = 0;
+    let ending = 0;
     for (const key of keys) {
       const status = statusOf(key);
       if (status === "active") {
         active += 1;
+      } else if (status === "ending") {
+        ending += 1;
       }
       const row = document.createElement("tr");
       row.dataset.keyId = key.id;
@@ -389,20 +475,36 @@
       badge.className = "status status-" + status;
       badge.dataset.status = status;
       badge.textContent = status;
-      cell(row, badge, "");
+      const statusCell = cell(row, badge, "");
+      const detail = statusDetail(key, status);
+      if (detail) {
+        statusCell.appendChild(detail);
+      }
 
       const actions = cell(row, null, "");
+      const buttons = document.createElement("div");
+      buttons.className = "row-actions";
+      const what = " key " + key.name + " (" + key.prefix + ")";
       if (status === "active") {
-        const revoke = document.createElement("button");
-        revoke.type = "button";
-        revoke.className = "danger";
-        revoke.dataset.revoke = key.id;
-        revoke.dataset.testid = "revoke-" + key.id;
-        revoke.textContent = "Revoke";
-        revoke.setAttribute("aria-label", "Revoke key " + key.name + " (" + key.prefix + ")");
-        revoke.addEventListener("click", () => onRevoke(key, revoke));
-        actions.appendChild(revoke);
+        buttons.appendChild(
+          actionButton("Rotate", "rotate-" + key.id, "Rotate" + what, "secondary small", () =>
+            openRotate(key),
+          ),
+        );
       }
+      if (status === "active" || status === "ending") {
+        buttons.appendChild(
+          actionButton("Rename", "rename-" + key.id, "Rename" + what, "secondary small", () =>
+            openRename(key),
+          ),
+        );
+        const revoke = actionButton("Revoke", "revoke-" + key.id, "Revoke" + what, "danger", (b) =>
+          onRevoke(key, b),
+        );
+        revoke.dataset.revoke = key.id;
+        buttons.appendChild(revoke);
+      }
+      actions.appendChild(buttons);
       el.keysBody.appendChild(row);
     }
     el.keysEmpty.hidden = keys.length > 0;
@@ -410,7 +512,8 @@
     el.keysSummary.textContent =
       keys.length === 0
         ? ""
-        : active + " active of " + keys.length + " key" + (keys.length === 1 ? "" : "s") + ".";
+        : active + " active" + (ending ? ", " + ending + " in a grace period," : "") + " of " +
+          keys.length + " key" + (keys.length === 1 ? "" : "s") + ".";
   }
 
   async function loadKeys() {
@@ -463,6 +566,130 @@
     }
   }
 
+  // ---- Rotate and rename --------------------------------------------------------------
+
+  let rotating = null;
+  let renaming = null;
+
+  function openRotate(key) {
+    closeRename();
+    rotating = key;
+    el.rotateName.textContent = "\u201c" + key.name + "\u201d (" + key.prefix + ")";
+    el.rotateGrace.value = "0";
+    el.rotatePanel.hidden = false;
+    el.rotatePanel.focus();
+  }
+
+  function closeRotate() {
+    rotating = null;
+    el.rotatePanel.hidden = true;
+  }
+
+  function openRename(key) {
+    closeRotate();
+    renaming = key;
+    el.renameName.textContent = "\u201c" + key.name + "\u201d (" + key.prefix + ")";
+    el.renameInput.value = key.name;
+    el.renameInput.removeAttribute("aria-invalid");
+    el.renamePanel.hidden = false;
+    el.renameInput.focus();
+    el.renameInput.select();
+  }
+
+  function closeRename() {
+    renaming = null;
+    el.renamePanel.hidden = true;
+  }
+
+  function graceText(seconds) {
+    const option = el.rotateGrace.querySelector('option[value="' + seconds + '"]');
+    return option ? option.textContent.toLowerCase() : "later";
+  }
+
+  async function onRotate(event) {
+    event.preventDefault();
+    if (!rotating) {
+      return;
+    }
+    clearMessage();
+    const key = rotating;
+    const grace = Number(el.rotateGrace.value);
+    el.rotateSubmit.disabled = true;
+    try {
+      const response = await api(
+        "POST",
+        "/api/user/api-keys/" + encodeURIComponent(key.id) + "/rotate",
+        { grace_seconds: grace },
+      );
+      const data = await readJson(response);
+      if (response.status === 201 && data && data.token) {
+        closeRotate();
+        revealToken(data);
+        showMessage(
+          "Key \u201c" + data.name + "\u201d rotated. Copy the new key now; the old one " +
+            (grace === 0 ? "no longer works." : "stops " + graceText(grace) + "."),
+          "success",
+        );
+        await loadKeys();
+      } else if (needsLogin(response, data)) {
+        closeRotate();
+      } else if (response.status === 409) {
+        closeRotate();
+        showMessage("That key is revoked, expired or already replaced.", "error");
+        await loadKeys();
+      } else {
+        showMessage(describeFailure(response.status, data, "Rotating the key"), "error");
+      }
+    } catch (error) {
+      if (!(error instanceof SessionExpired)) {
+        networkError();
+      }
+    } finally {
+      el.rotateSubmit.disabled = false;
+    }
+  }
+
+  async function onRename(event) {
+    event.preventDefault();
+    if (!renaming) {
+      return;
+    }
+    clearMessage();
+    const key = renaming;
+    const name = el.renameInput.value.trim();
+    el.renameInput.removeAttribute("aria-invalid");
+    if (!name) {
+      el.renameInput.setAttribute("aria-invalid", "true");
+      el.renameInput.focus();
+      showMessage("Give the key a name.", "error");
+      return;
+    }
+    el.renameSubmit.disabled = true;
+    try {
+      const response = await api("PATCH", "/api/user/api-keys/" + encodeURIComponent(key.id), {
+        name,
+      });
+      const data = await readJson(response);
+      if (response.status === 200 && data) {
+        closeRename();
+        showMessage("Key renamed to \u201c" + data.name + "\u201d.", "success");
+        await loadKeys();
+      } else {
+        if (response.status === 400 && data && data.error === "invalid_name") {
+          el.renameInput.setAttribute("aria-invalid", "true");
+          el.renameInput.focus();
+        }
+        showMessage(describeFailure(response.status, data, "Renaming the key"), "error");
+      }
+    } catch (error) {
+      if (!(error instanceof SessionExpired)) {
+        networkError();
+      }
+    } finally {
+      el.renameSubmit.disabled = false;
+    }
+  }
+
   // ---- Start --------------------------------------------------------------------------
 
   async function start() {
@@ -471,6 +698,10 @@
     el.logout.addEventListener("click", onLogout);
     el.copyToken.addEventListener("click", onCopy);
     el.dismissToken.addEventListener("click", onDismissToken);
+    el.rotateForm.addEventListener("submit", onRotate);
+    el.rotateCancel.addEventListener("click", closeRotate);
+    el.renameForm.addEventListener("submit", onRename);
+    el.renameCancel.addEventListener("click", closeRename);
 
     const current = session();
     if (!current) {

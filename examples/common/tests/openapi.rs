@@ -34,6 +34,8 @@ fn the_document_lists_every_route_of_the_apps() {
         "POST /api/user/api-keys",
         "GET /api/user/api-keys",
         "DELETE /api/user/api-keys/{id}",
+        "PATCH /api/user/api-keys/{id}",
+        "POST /api/user/api-keys/{id}/rotate",
     ]
     .map(String::from)
     .to_vec();

@@ -175,7 +175,11 @@ fn skill_md_covers_what_an_agent_needs() {
         "GET /api/security/users/me",
         "POST /api/user/api-keys",
         "DELETE /api/user/api-keys/{id}",
-        "cannot create or revoke keys",
+        "cannot create, rotate or revoke keys",
+        "POST /api/user/api-keys/{id}/rotate",
+        "PATCH /api/user/api-keys/{id}",
+        "keys:read",
+        "You cannot rotate your own key",
     ] {
         assert!(
             SKILL_MD.to_lowercase().contains(&needle.to_lowercase()),

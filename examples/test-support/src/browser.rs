@@ -272,6 +272,76 @@ async fn steps(c: Client, http: Http, base: String, driver_url: String, shots: P
     assert!(shown.is_empty());
     assert!(!c.source().await.unwrap().contains(&token));
 
+    // ---- A revoked key says why. ----------------------------------------------------------
+    let reason = wait_text(&c, &format!("[data-testid=\"reason-{key_id}\"]"), |t| {
+        !t.is_empty()
+    })
+    .await;
+    assert_eq!(reason, "revoked by you");
+
+    // ---- A scoped key, rotated with a day's grace. ----------------------------------------
+    fill(&c, "#key-name", "deploy bot").await;
+    click(&c, "input[value=\"projects:read\"]").await;
+    click(&c, "#create-key").await;
+    let first = wait_text(&c, "#new-token", |t| t.starts_with("clab_user_")).await;
+    click(&c, "#dismiss-token").await;
+    let row = wait_visible(&c, "#keys-body tr[data-status=\"active\"]").await;
+    let old_id = row.attr("data-key-id").await.unwrap().expect("a key id");
+    click(&c, &format!("[data-testid=\"rotate-{old_id}\"]")).await;
+    wait_visible(&c, "#rotate-panel").await;
+    c.find(Locator::Css("#rotate-grace"))
+        .await
+        .unwrap()
+        .select_by_value("86400")
+        .await
+        .unwrap();
+    shot.take(&c, "06a-rotate-dialog").await;
+    click(&c, "#rotate-submit").await;
+    let rotated = wait_text(&c, "#new-token", |t| {
+        t.starts_with("clab_user_") && t != first
+    })
+    .await;
+    wait_text(&c, "#message", |t| {
+        t.contains("rotated") && t.contains("in 1 day")
+    })
+    .await;
+    let grace = wait_text(&c, &format!("[data-testid=\"grace-{old_id}\"]"), |t| {
+        t.starts_with("replaced; stops ")
+    })
+    .await;
+    assert!(grace.len() > "replaced; stops ".len(), "{grace}");
+    let new_row = wait_visible(&c, "#keys-body tr[data-status=\"active\"]").await;
+    let new_id = new_row
+        .attr("data-key-id")
+        .await
+        .unwrap()
+        .expect("a key id");
+    assert_ne!(new_id, old_id);
+    shot.take(&c, "06b-rotated-with-grace").await;
+    // Both work during the grace period; the new one keeps the old one's scope.
+    for token in [&first, &rotated] {
+        let me = http.get("/api/security/users/me", Some(token)).await;
+        assert_eq!(me.status, 200, "{}", me.text());
+    }
+    let listed = http.get("/api/user/api-keys", Some(&rotated)).await;
+    assert_eq!(listed.status, 403, "a projects:read key may not list keys");
+    assert_eq!(listed.json()["error"], "insufficient_scope");
+    click(&c, "#dismiss-token").await;
+
+    // ---- Rename the new key. --------------------------------------------------------------
+    click(&c, &format!("[data-testid=\"rename-{new_id}\"]")).await;
+    wait_visible(&c, "#rename-panel").await;
+    fill(&c, "#rename-input", "deploy bot (2026)").await;
+    click(&c, "#rename-submit").await;
+    wait_text(&c, "#message", |t| t.contains("renamed")).await;
+    wait_text(
+        &c,
+        &format!("#keys-body tr[data-key-id=\"{new_id}\"] th"),
+        |t| t == "deploy bot (2026)",
+    )
+    .await;
+    shot.take(&c, "06c-renamed").await;
+
     // ---- /developers renders every section. -----------------------------------------------
     c.goto(&format!("{base}/developers")).await.unwrap();
     wait_visible(&c, "#no-browser-automation").await;

@@ -253,7 +253,44 @@ pub async fn check(bin: &str, app: &str) {
         ..Call::default()
     };
     r.send(list("list, session", bearer(&jwt), 200)).await;
-    r.send(list("list, API key", bearer(&token), 200)).await;
+    // The key is limited to reports:read: listing keys needs keys:read.
+    r.send(list("list, API key without keys:read", bearer(&token), 403))
+        .await;
+    let lister = running
+        .http
+        .send(
+            "POST",
+            keys,
+            Some(&jwt),
+            Some(&json!({ "name": "lister", "scopes": ["keys:read"] })),
+        )
+        .await;
+    assert_eq!(lister.status, 201, "{}", lister.text());
+    let lister = lister.json()["token"].as_str().unwrap().to_owned();
+    r.send(list("list, API key with keys:read", bearer(&lister), 200))
+        .await;
+    let first_page = r
+        .send(Call {
+            path: format!("{keys}?limit=1"),
+            ..list("list, first page", bearer(&jwt), 200)
+        })
+        .await;
+    let link = first_page.header("link").unwrap_or_default().to_owned();
+    let next = link
+        .strip_prefix('<')
+        .and_then(|l| l.strip_suffix(">; rel=\"next\""))
+        .unwrap_or_else(|| panic!("{app}: Link {link:?}"))
+        .to_owned();
+    r.send(Call {
+        path: next,
+        ..list("list, next page", bearer(&jwt), 200)
+    })
+    .await;
+    r.send(Call {
+        path: format!("{keys}?limit=0"),
+        ..list("list, bad limit", bearer(&jwt), 400)
+    })
+    .await;
     r.send(list(
         "list, two credentials in one header",
         Some(format!("Bearer {jwt} {token}")),
@@ -325,6 +362,174 @@ pub async fn check(bin: &str, app: &str) {
     r.send(me("who am I, revoked key", bearer(&token), 401))
         .await;
     r.send(list("list with a revoked key listed", bearer(&jwt), 200))
+        .await;
+
+    // ---- Rotate and update. ----------------------------------------------------------------
+    let to_rotate = running
+        .http
+        .send(
+            "POST",
+            keys,
+            Some(&jwt),
+            Some(&json!({ "name": "to rotate" })),
+        )
+        .await;
+    assert_eq!(to_rotate.status, 201, "{}", to_rotate.text());
+    let old_id = to_rotate.json()["id"].as_str().unwrap().to_owned();
+    let old_token = to_rotate.json()["token"].as_str().unwrap().to_owned();
+    let rotate = |name, id: &str, authorization, body: Value, status| Call {
+        name,
+        method: "POST",
+        path: format!("{keys}/{id}/rotate"),
+        authorization,
+        body: json_body(&body),
+        valid_request: status == 201,
+        status,
+        ..Call::default()
+    };
+    r.send(rotate(
+        "rotate with an API key",
+        &old_id,
+        bearer(&old_token),
+        json!({}),
+        403,
+    ))
+    .await;
+    r.send(rotate(
+        "rotate, grace too long",
+        &old_id,
+        bearer(&jwt),
+        json!({ "grace_seconds": 604_801 }),
+        400,
+    ))
+    .await;
+    r.send(rotate(
+        "rotate an unknown key",
+        "Unknown1",
+        bearer(&jwt),
+        json!({}),
+        404,
+    ))
+    .await;
+    // A session whose login is an hour old (its token refreshed since) may not rotate.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let demo_id = running
+        .http
+        .get("/api/security/users/me", Some(&jwt))
+        .await
+        .json()["id"]
+        .as_i64()
+        .unwrap();
+    let secret = clab_keys_example_common::JwtSecret::new(crate::JWT_SECRET.as_bytes()).unwrap();
+    let stale = clab_keys_example_common::JwtAuth::new(&secret)
+        .unwrap()
+        .issue_with_auth_time(demo_id, now, now - 3600)
+        .unwrap();
+    r.send(rotate(
+        "rotate with a stale login",
+        &old_id,
+        bearer(&stale),
+        json!({ "grace_seconds": 60 }),
+        403,
+    ))
+    .await;
+    r.send(create(
+        "create with a stale login",
+        bearer(&stale),
+        json!({ "name": "stale" }),
+        403,
+    ))
+    .await;
+    let rotated = r
+        .send(rotate(
+            "rotate with a grace period",
+            &old_id,
+            bearer(&jwt),
+            json!({ "grace_seconds": 3600 }),
+            201,
+        ))
+        .await;
+    assert_eq!(rotated.json()["replaces"], old_id.as_str());
+    let new_id = rotated.json()["id"].as_str().unwrap().to_owned();
+    r.send(rotate(
+        "rotate a replaced key",
+        &old_id,
+        bearer(&jwt),
+        json!({}),
+        409,
+    ))
+    .await;
+    r.send(Call {
+        name: "GET on rotate",
+        method: "GET",
+        path: format!("{keys}/{new_id}/rotate"),
+        expect: Expect::MethodNotAllowed,
+        status: 405,
+        ..Call::default()
+    })
+    .await;
+    let update = |name, id: &str, authorization, body: Value, status| Call {
+        name,
+        method: "PATCH",
+        path: format!("{keys}/{id}"),
+        authorization,
+        body: json_body(&body),
+        valid_request: status == 200,
+        status,
+        ..Call::default()
+    };
+    r.send(update(
+        "rename",
+        &new_id,
+        bearer(&jwt),
+        json!({ "name": "rotated and renamed" }),
+        200,
+    ))
+    .await;
+    r.send(update(
+        "narrow scopes and expiry",
+        &new_id,
+        bearer(&jwt),
+        json!({ "scopes": ["reports:read"], "expires_at": "2030-01-01T00:00:00Z" }),
+        400,
+    ))
+    .await;
+    r.send(update(
+        "update, empty object",
+        &new_id,
+        bearer(&jwt),
+        json!({}),
+        400,
+    ))
+    .await;
+    r.send(update(
+        "update with an API key",
+        &new_id,
+        bearer(&lister),
+        json!({ "name": "x" }),
+        403,
+    ))
+    .await;
+    r.send(update(
+        "update a revoked key",
+        &key_id,
+        bearer(&jwt),
+        json!({ "name": "x" }),
+        409,
+    ))
+    .await;
+    r.send(update(
+        "update an unknown key",
+        "Unknown1",
+        bearer(&jwt),
+        json!({ "name": "x" }),
+        404,
+    ))
+    .await;
+    r.send(list("list with a replaced key", bearer(&jwt), 200))
         .await;
 
     // ---- 405 and 404 below the collection. -------------------------------------------------
