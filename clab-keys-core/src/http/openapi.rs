@@ -288,35 +288,26 @@ fn list_keys() -> Operation {
     )
     .response(
         "200",
+        // `Link` is sent only while more keys remain, so it is described in words: the
+        // document's headers are those always sent.
         json_response(
-            "One page of the caller's keys, newest first.",
+            "One page of the caller's keys, newest first. While more remain, a `Link` header \
+             gives the next page's URL relative to the server (RFC 8288): \
+             `Link: </api/user/api-keys?limit=20&cursor=…>; rel=\"next\"`.",
             ArrayBuilder::new()
                 .items(schema_ref::<KeyInfoBody<'static>>())
                 .into(),
-        )
-        .header(
-            "Link",
-            HeaderBuilder::new()
-                .schema(string().pattern(Some("^<[^>]+>; rel=\"next\"$")))
-                .description(Some(
-                    "Present while more keys remain: `</api/user/api-keys?limit=20&cursor=…>; \
-                     rel=\"next\"` (RFC 8288), the next page's URL relative to the server.",
-                ))
-                .build(),
         ),
     )
     .response(
         "400",
-        with_challenge(
-            error_response(
-                "A malformed `Authorization` header (with a `WWW-Authenticate` challenge), or \
-                 a `limit` or `cursor` that is not valid (without one).",
-                &[(
-                    "invalid_request",
-                    "limit must be a whole number from 1 to 100, and cursor the value a Link header gave",
-                )],
-            ),
-            "Bearer realm=\"api\", error=\"invalid_request\", error_description=\"the Authorization header is malformed\"",
+        error_response(
+            "A malformed `Authorization` header (then with a `WWW-Authenticate` \
+             challenge), or a `limit` or `cursor` that is not valid.",
+            &[(
+                "invalid_request",
+                "limit must be a whole number from 1 to 100, and cursor the value a Link header gave",
+            )],
         )
         .build(),
     )
@@ -413,16 +404,13 @@ fn rotate_key() -> Operation {
     )
     .response(
         "400",
-        with_challenge(
-            error_response(
-                "A malformed `Authorization` header (with a `WWW-Authenticate` challenge), or \
-                 a body that is not `{\"grace_seconds\": 0-604800}` (without one).",
-                &[(
-                    "invalid_request",
-                    "body must be empty or JSON: {\"grace_seconds\": whole number from 0 to 604800 (optional)}",
-                )],
-            ),
-            "Bearer realm=\"api\", error=\"invalid_request\", error_description=\"the Authorization header is malformed\"",
+        error_response(
+            "A malformed `Authorization` header (then with a `WWW-Authenticate` \
+             challenge), or a body that is not `{\"grace_seconds\": 0-604800}`.",
+            &[(
+                "invalid_request",
+                "body must be empty or JSON: {\"grace_seconds\": whole number from 0 to 604800 (optional)}",
+            )],
         )
         .build(),
     )
@@ -474,30 +462,27 @@ fn update_key() -> Operation {
     )
     .response(
         "400",
-        with_challenge(
-            error_response(
-                "A malformed `Authorization` header (with a `WWW-Authenticate` challenge), or \
-                 a body that breaks a rule.",
-                &[
-                    (
-                        "invalid_request",
-                        "body must be JSON with at least one of: {\"name\": string, \"scopes\": [string], \"expires_at\": RFC 3339 time}",
-                    ),
-                    (
-                        "invalid_name",
-                        "name must be 1-100 characters, with a visible one and no control, invisible or direction-changing character",
-                    ),
-                    (
-                        "invalid_scopes",
-                        "scopes must be a non-empty list of valid names (A-Z a-z 0-9 : . _ -) within the key's own scopes",
-                    ),
-                    (
-                        "invalid_expiry",
-                        "expires_at must be an RFC 3339 time in the future, no later than the key's current expiry",
-                    ),
-                ],
-            ),
-            "Bearer realm=\"api\", error=\"invalid_request\", error_description=\"the Authorization header is malformed\"",
+        error_response(
+            "A malformed `Authorization` header (with a `WWW-Authenticate` challenge), or \
+             a body that breaks a rule.",
+            &[
+                (
+                    "invalid_request",
+                    "body must be JSON with at least one of: {\"name\": string, \"scopes\": [string], \"expires_at\": RFC 3339 time}",
+                ),
+                (
+                    "invalid_name",
+                    "name must be 1-100 characters, with a visible one and no control, invisible or direction-changing character",
+                ),
+                (
+                    "invalid_scopes",
+                    "scopes must be a non-empty list of valid names (A-Z a-z 0-9 : . _ -) within the key's own scopes",
+                ),
+                (
+                    "invalid_expiry",
+                    "expires_at must be an RFC 3339 time in the future, no later than the key's current expiry",
+                ),
+            ],
         )
         .build(),
     )
