@@ -12,7 +12,7 @@ fn json(doc: &utoipa::openapi::OpenApi) -> Value {
 }
 
 #[test]
-fn the_document_is_openapi_3_1_with_the_three_operations() {
+fn the_document_is_openapi_3_1_with_the_five_operations() {
     let doc = json(&ManagementApi::openapi());
     if let Ok(path) = std::env::var("CLAB_KEYS_DUMP_OPENAPI") {
         std::fs::write(path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
@@ -34,7 +34,9 @@ fn the_document_is_openapi_3_1_with_the_three_operations() {
         [
             "delete /api/user/api-keys/{id}",
             "get /api/user/api-keys",
+            "patch /api/user/api-keys/{id}",
             "post /api/user/api-keys",
+            "post /api/user/api-keys/{id}/rotate",
         ]
     );
     let post = &doc["paths"][MANAGEMENT_PATH]["post"];
@@ -43,6 +45,26 @@ fn the_document_is_openapi_3_1_with_the_three_operations() {
     for status in ["201", "400", "401", "403", "409", "413", "500", "503"] {
         assert!(post["responses"][status].is_object(), "POST {status}");
     }
+    let rotate = &doc["paths"]["/api/user/api-keys/{id}/rotate"]["post"];
+    assert_eq!(rotate["operationId"], "rotateApiKey");
+    for status in [
+        "201", "400", "401", "403", "404", "409", "413", "500", "503",
+    ] {
+        assert!(rotate["responses"][status].is_object(), "rotate {status}");
+    }
+    let patch = &doc["paths"]["/api/user/api-keys/{id}"]["patch"];
+    assert_eq!(patch["operationId"], "updateApiKey");
+    for status in ["200", "400", "401", "403", "404", "409", "413", "503"] {
+        assert!(patch["responses"][status].is_object(), "PATCH {status}");
+    }
+    let list = &doc["paths"][MANAGEMENT_PATH]["get"];
+    let params: Vec<&str> = list["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(params, ["limit", "cursor"]);
     let scheme = &doc["components"]["securitySchemes"][ManagementApi::SECURITY_SCHEME];
     assert_eq!(scheme["type"], "http");
     assert_eq!(scheme["scheme"], "bearer");
@@ -52,6 +74,9 @@ fn the_document_is_openapi_3_1_with_the_three_operations() {
         "ApiKeyInfo",
         "ApiError",
         "ApiErrorCode",
+        "RotateApiKeyRequest",
+        "RotatedApiKey",
+        "UpdateApiKeyRequest",
     ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
@@ -61,7 +86,7 @@ fn the_document_is_openapi_3_1_with_the_three_operations() {
 fn the_mount_path_moves_every_path() {
     let doc = json(&ManagementApi::at("/v2/keys"));
     let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
-    assert_eq!(paths, ["/v2/keys", "/v2/keys/{id}"]);
+    assert_eq!(paths, ["/v2/keys", "/v2/keys/{id}", "/v2/keys/{id}/rotate"]);
 }
 
 #[test]
