@@ -24,8 +24,8 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::{Logger, Next, from_fn};
 use actix_web::{App, HttpRequest, HttpServer, web};
-use clab_keys::MANAGEMENT_PATH;
 use clab_keys::actix_web::{CurrentUser, MaybeUser, Reply, management_scope};
+use clab_keys::{KeyFormats, MANAGEMENT_PATH};
 use clab_keys_example_common::{
     ASSETS, AppState, Config, OPENAPI_PATH, RunError, echo_response, not_found_response,
     openapi_response, request_log, shutdown_signal, static_response,
@@ -38,9 +38,11 @@ pub const DEFAULT_ADDR: &str = "127.0.0.1:3001";
 pub const APP_NAME: &str = "actix-app";
 
 /// The request log line: method and path (never the query string, which a careless client
-/// might put a token in), status, response size and time. It must never contain
-/// `%{Authorization}i`: that header carries the JWT or the API key.
-pub const LOG_FORMAT: &str = r#""%{method}xi %U" %s %b %Dms"#;
+/// might put a token in), status, response size and time. The path is
+/// [`request_log::RedactedPath`]'s (`%{path}xi`, see [`logger`]), not actix-web's `%U`, so a
+/// token pasted into the path (`DELETE /api/user/api-keys/clab_user_…`) shows as
+/// `[REDACTED]`. It must never contain `%U`, `%r` or `%{Authorization}i`.
+pub const LOG_FORMAT: &str = r#""%{method}xi %{path}xi" %s %b %Dms"#;
 
 /// How long a graceful shutdown waits for requests in flight before dropping them.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
@@ -51,9 +53,15 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long it waits, after the workers stopped, for writes that requests started meanwhile.
 const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(3);
 
-/// The request logger, with [`LOG_FORMAT`].
-pub fn logger() -> Logger {
-    Logger::new(LOG_FORMAT).custom_request_replace("method", |req| req.method().as_str().to_owned())
+/// The request logger, with [`LOG_FORMAT`]; `formats` are the key formats the app accepts
+/// (`KeyService::formats`), which [`request_log::RedactedPath`] redacts along with any
+/// `clab_…` key and JWT.
+pub fn logger(formats: KeyFormats) -> Logger {
+    Logger::new(LOG_FORMAT)
+        .custom_request_replace("method", |req| req.method().as_str().to_owned())
+        .custom_request_replace("path", move |req| {
+            request_log::RedactedPath::new(req.path(), &formats).to_string()
+        })
 }
 
 /// Registers the routes of the table above and a JSON `404` for everything else. `state` goes
@@ -152,7 +160,7 @@ pub async fn run(config: Config) -> Result<(), RunError> {
     let server = HttpServer::new(move || {
         App::new()
             .wrap(from_fn(log_request_headers))
-            .wrap(logger())
+            .wrap(logger(app_state.keys().formats().clone()))
             .configure(|cfg| configure(cfg, &app_state))
     })
     // Signals are handled below: actix-web's own handling stops at once on Ctrl-C (SIGINT),

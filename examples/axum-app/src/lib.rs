@@ -96,13 +96,15 @@ pub fn app(state: AppState) -> Router {
 }
 
 /// The span of one request: method and path (never the query string, which a careless client
-/// might put a token in). At `debug` level the request is also logged with its headers as
-/// [`request_log::log_request`] allows: values of an allow-list, names only for the rest.
+/// might put a token in), a path segment that holds a token shown as `[REDACTED]`
+/// ([`request_log::RedactedPath`]; the span is printed at `info` with each response). At
+/// `debug` level the request is also logged with its headers as [`request_log::log_request`]
+/// allows: values of an allow-list, names only for the rest.
 fn request_span(request: &Request<Body>, formats: &KeyFormats) -> tracing::Span {
     let span = tracing::info_span!(
         "request",
         method = %request.method(),
-        path = %request.uri().path(),
+        path = %request_log::RedactedPath::new(request.uri().path(), formats),
     );
     let headers = request
         .headers()

@@ -2,7 +2,10 @@
 //! of a short allow-list ([`SHOWN_HEADERS`]) and, for every other header, only its name. A
 //! shown value that holds anything shaped like a token (an API key of a configured format or
 //! any `clab_…` key, or a JWT) is redacted as well, so a key pasted into `User-Agent` does not
-//! reach the log either. The query string is never logged (both apps log the path only).
+//! reach the log either. The query string is never logged (both apps log the path only), and
+//! the path is logged as [`RedactedPath`] shows it: a segment that holds a token (a key pasted
+//! where a key id belongs, `DELETE /api/user/api-keys/clab_user_…`) is `[REDACTED]`, in the
+//! request span and access log lines at `info` as in the `debug` line.
 //!
 //! ```
 //! use clab_keys::KeyFormats;
@@ -16,6 +19,11 @@
 //! let formats = KeyFormats::default();
 //! let shown = RedactedHeaders::new(headers, &formats).to_string();
 //! assert_eq!(shown, r#"{user-agent: "curl/8.5", x-api-key: [REDACTED], accept: "*/*"}"#);
+//!
+//! use clab_keys_example_common::request_log::RedactedPath;
+//! let path = format!("/api/user/api-keys/{key}");
+//! let shown = RedactedPath::new(&path, &formats).to_string();
+//! assert_eq!(shown, "/api/user/api-keys/[REDACTED]");
 //! ```
 
 use std::fmt;
@@ -71,7 +79,7 @@ impl fmt::Display for RedactedHeaders<'_> {
                 .iter()
                 .any(|allowed| name.eq_ignore_ascii_case(allowed));
             match std::str::from_utf8(value) {
-                Ok(text) if shown && !holds_a_token(value, self.formats) => {
+                Ok(text) if shown && !shows_a_token(value, self.formats) => {
                     write!(f, "{text:?}")?;
                 }
                 _ => f.write_str(REDACTED)?,
@@ -85,6 +93,101 @@ impl fmt::Debug for RedactedHeaders<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(self, f)
     }
+}
+
+/// A request path as it may be logged: every `/`-separated segment that holds anything shaped
+/// like a token ([`holds_a_token`], as sent or percent-decoded) shows as `[REDACTED]`, the
+/// rest as sent. Should the text carry a query string (`?…`), each `name=value` pair is shown
+/// with a value that holds a token as `[REDACTED]` (the whole pair when the name holds one).
+/// Builds the text only when displayed.
+pub struct RedactedPath<'a> {
+    path: &'a str,
+    formats: &'a KeyFormats,
+}
+
+impl<'a> RedactedPath<'a> {
+    /// The path (`Uri::path`, as sent: not decoded) of one request; `formats` are the key
+    /// formats the app accepts (`KeyService::formats`).
+    pub fn new(path: &'a str, formats: &'a KeyFormats) -> Self {
+        Self { path, formats }
+    }
+}
+
+impl fmt::Display for RedactedPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = |part| redacted(part, self.formats);
+        let (path, query) = match self.path.split_once('?') {
+            Some((path, query)) => (path, Some(query)),
+            None => (self.path, None),
+        };
+        for (i, segment) in path.split('/').enumerate() {
+            if i > 0 {
+                f.write_str("/")?;
+            }
+            f.write_str(shown(segment))?;
+        }
+        if let Some(query) = query {
+            f.write_str("?")?;
+            for (i, pair) in query.split('&').enumerate() {
+                if i > 0 {
+                    f.write_str("&")?;
+                }
+                match pair.split_once('=') {
+                    Some((name, value)) if !shows_a_token(name.as_bytes(), self.formats) => {
+                        write!(f, "{name}={}", shown(value))?;
+                    }
+                    _ => f.write_str(shown(pair))?,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for RedactedPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// `part`, or [`REDACTED`] when it shows a token.
+fn redacted<'p>(part: &'p str, formats: &KeyFormats) -> &'p str {
+    if shows_a_token(part.as_bytes(), formats) {
+        REDACTED
+    } else {
+        part
+    }
+}
+
+/// [`holds_a_token`] on `text` as given and, when it has `%` escapes, percent-decoded too
+/// (`clab%5Fuser_…` is the same key to anyone who reads the log).
+fn shows_a_token(text: &[u8], formats: &KeyFormats) -> bool {
+    holds_a_token(text, formats)
+        || (text.contains(&b'%') && holds_a_token(&percent_decoded(text), formats))
+}
+
+/// `text` with each `%XX` (two hex digits) replaced by its byte; anything else kept.
+fn percent_decoded(text: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| char::from(b).to_digit(16);
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let escaped = match (text[i], text.get(i + 1), text.get(i + 2)) {
+            (b'%', Some(&hi), Some(&lo)) => hex(hi).zip(hex(lo)),
+            _ => None,
+        };
+        match escaped {
+            Some((hi, lo)) => {
+                out.push(u8::try_from(hi * 16 + lo).unwrap_or(b'%'));
+                i += 3;
+            }
+            None => {
+                out.push(text[i]);
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 /// Whether `text` contains a word shaped like a credential: an API key of one of `formats`
@@ -105,8 +208,8 @@ pub fn holds_a_token(text: &[u8], formats: &KeyFormats) -> bool {
 const MIN_JWT_LEN: usize = 24;
 
 /// Logs one request at `debug` level (nothing is built when `debug` is off): method, path
-/// (never the query string) and the headers as [`RedactedHeaders`] shows them. Both apps call
-/// it for every request.
+/// (never the query string) as [`RedactedPath`] shows it and the headers as
+/// [`RedactedHeaders`] shows them. Both apps call it for every request.
 pub fn log_request<'a>(
     method: &str,
     path: &str,
@@ -115,7 +218,8 @@ pub fn log_request<'a>(
 ) {
     if tracing::enabled!(tracing::Level::DEBUG) {
         let headers = RedactedHeaders::new(headers, formats);
-        tracing::debug!(method, path, headers = %headers, "request received");
+        let path = RedactedPath::new(path, formats);
+        tracing::debug!(method, path = %path, headers = %headers, "request received");
     }
 }
 
@@ -194,6 +298,58 @@ mod tests {
         ] {
             assert!(!holds_a_token(text.as_bytes(), &formats), "{text}");
         }
+    }
+
+    fn path(path: &str) -> String {
+        RedactedPath::new(path, &KeyFormats::default()).to_string()
+    }
+
+    #[test]
+    fn path_segments_that_hold_a_token_are_redacted() {
+        assert_eq!(
+            path(&format!("/api/user/api-keys/{KEY}")),
+            "/api/user/api-keys/[REDACTED]"
+        );
+        assert_eq!(path(&format!("/{JWT}/x")), "/[REDACTED]/x");
+        // A truncated key, another app's prefix, a token inside a segment, percent-encoded.
+        assert_eq!(
+            path("/api/user/api-keys/clab_user_AAAA"),
+            "/api/user/api-keys/[REDACTED]"
+        );
+        assert_eq!(
+            path("/k/clab_agent_AAAAAAAABBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBCCCCCC/"),
+            "/k/[REDACTED]/"
+        );
+        assert_eq!(path(&format!("/k/x;t={KEY}")), "/k/[REDACTED]");
+        let encoded = KEY.replacen('_', "%5F", 1);
+        assert_eq!(path(&format!("/k/{encoded}")), "/k/[REDACTED]");
+        // What is not a token stays: key ids, version numbers, pages.
+        for kept in [
+            "/api/user/api-keys/AAAAAAAA",
+            "/api/security/users/me",
+            "/assets/site.css",
+            "/v1.2.3/clab_keys%20docs",
+            "/",
+            "",
+        ] {
+            assert_eq!(path(kept), kept);
+        }
+    }
+
+    #[test]
+    fn query_values_that_hold_a_token_are_redacted() {
+        assert_eq!(
+            path(&format!("/api/echo?api_key={KEY}&page=2&t={JWT}")),
+            "/api/echo?api_key=[REDACTED]&page=2&t=[REDACTED]"
+        );
+        assert_eq!(path(&format!("/e?{KEY}&x")), "/e?[REDACTED]&x");
+        assert_eq!(path(&format!("/e?{KEY}=1")), "/e?[REDACTED]");
+        assert_eq!(path("/e?q=curl%2F8.5&empty="), "/e?q=curl%2F8.5&empty=");
+    }
+
+    #[test]
+    fn percent_decoding_keeps_what_is_not_an_escape() {
+        assert_eq!(percent_decoded(b"a%5Fb%2f%zz%4"), b"a_b/%zz%4");
     }
 
     #[test]
