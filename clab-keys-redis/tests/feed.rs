@@ -21,8 +21,15 @@ use clab_keys_core::{
 use clab_keys_redis::RedisFeed;
 use clab_keys_testing::HeldStore;
 
-/// The longest any test waits for something that should take milliseconds.
-const PATIENCE: Duration = Duration::from_secs(2);
+/// The ceiling on polling for a feed to catch up, come back or let go: heartbeat round trips
+/// through connection pools, which a loaded 2-core CI machine can stretch to seconds. It
+/// bounds the polling only; the times measured are printed.
+const PATIENCE: Duration = Duration::from_secs(10);
+
+/// The ceiling on a revocation (or a lost subscription) being acted on: the bound the tests
+/// stand for (the lease, 800 ms) with room for a loaded machine, and still far below the
+/// caches' 300 s TTL, so that only the feed (or the bypass) can meet it.
+const BOUND: Duration = Duration::from_secs(5);
 
 fn redis_url(test: &str) -> Option<String> {
     let url = std::env::var("CLAB_KEYS_TEST_REDIS_URL").ok();
@@ -112,8 +119,8 @@ async fn wait_until_refused(node: &KeyService, token: &str, what: &str) -> Durat
     let start = Instant::now();
     while !is_revoked(node, token).await {
         assert!(
-            start.elapsed() < PATIENCE,
-            "{what}: still accepted after {PATIENCE:?}"
+            start.elapsed() < BOUND,
+            "{what}: still accepted after {BOUND:?}"
         );
         tokio::time::sleep(Duration::from_millis(1)).await;
     }

@@ -123,7 +123,7 @@ async fn a_killed_listener_bypasses_the_cache_until_the_feed_is_back_and_caught_
         "one listener per instance"
     );
     for (i, node) in nodes.iter().enumerate() {
-        until_bypassed(node, &elsewhere, &user, CEILING).await;
+        until_bypassed(node, &elsewhere, &user, BOUND).await;
         eprintln!(
             "{LABEL}: instance {i} bypasses its cache by {:?} after its listener was killed",
             killed_at.elapsed()

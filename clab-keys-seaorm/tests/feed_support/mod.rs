@@ -24,8 +24,15 @@ use sea_orm_migration::MigratorTrait as _;
 pub const POSTGRES_ENV: &str = "CLAB_KEYS_TEST_POSTGRES_URL";
 pub const MYSQL_ENV: &str = "CLAB_KEYS_TEST_MYSQL_URL";
 
-/// The ceiling on every wait for a feed to act (generous: a loaded 2-core CI machine).
-pub const CEILING: Duration = Duration::from_secs(2);
+/// The ceiling on polling for a feed to catch up or recover (heartbeat round trips through
+/// connection pools, which a loaded 2-core CI machine can stretch to seconds). It bounds the
+/// polling only; the times measured are printed.
+pub const CEILING: Duration = Duration::from_secs(10);
+/// The ceiling on a feed acting on a revocation or a failure (a revoked key refused, the cache
+/// bypassed, the store's failure answered): the bound the tests stand for (the poll interval
+/// or the lease, under a second) with room for a loaded machine, and still far below the
+/// caches' 300 s TTL, so that only the feed (or the bypass) can meet it.
+pub const BOUND: Duration = Duration::from_secs(5);
 /// The ceiling on a feed's first catching up (connections are opened, tables read).
 pub const SETUP_CEILING: Duration = Duration::from_secs(10);
 
@@ -323,7 +330,7 @@ pub async fn revoked_on_one_is_refused_on_the_others(db: &SharedDb, feed: MakeFe
         .unwrap();
     let revoked = Instant::now();
     for (i, node) in nodes.iter().enumerate() {
-        until("the revoked key is refused", CEILING, || {
+        until("the revoked key is refused", BOUND, || {
             is_revoked(&node.keys, &token)
         })
         .await;
@@ -390,7 +397,7 @@ pub async fn a_read_before_a_revoke_elsewhere_does_not_cache_the_key(
         .revoke(&user, marker.key.key_id.as_str())
         .await
         .unwrap();
-    let latency = until("the marker is refused", CEILING, || {
+    let latency = until("the marker is refused", BOUND, || {
         is_revoked(&reader.keys, &marker_token)
     })
     .await;
@@ -429,7 +436,7 @@ pub async fn a_failed_poll_bypasses_the_cache(db: &SharedDb, feed: MakeFeed, lab
     until_cached(&[&node], &elsewhere, &user, &[], SETUP_CEILING).await;
 
     rename_change_log(&admin, false).await;
-    let latency = until_bypassed(&node, &elsewhere, &user, CEILING).await;
+    let latency = until_bypassed(&node, &elsewhere, &user, BOUND).await;
     eprintln!("{label}: cache bypassed {latency:?} after the change log went away");
 
     rename_change_log(&admin, true).await;
@@ -452,7 +459,7 @@ pub async fn a_store_that_is_down_is_an_error_not_a_cached_success(
     until_cached(&[&node], &elsewhere, &user, &[&token], SETUP_CEILING).await;
 
     node.db.clone().close().await.unwrap();
-    let latency = until("a verification is an error", CEILING, || async {
+    let latency = until("a verification is an error", BOUND, || async {
         matches!(
             node.keys.authenticate(token.as_bytes()).await,
             Err(AuthError::Unavailable(_))
