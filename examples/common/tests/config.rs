@@ -425,7 +425,9 @@ fn the_feed_can_be_forced() {
 /// password).
 #[test]
 fn contradictory_feed_settings_are_refused_with_the_variables_named() {
-    let cases: [(&[(&str, &str)], &[&str]); 7] = [
+    // (the variables set, the words the refusal must contain)
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str]);
+    let cases: [Case<'_>; 7] = [
         (
             &[("CLAB_KEYS_INVALIDATION_FEED", "memcached")],
             &[
