@@ -73,27 +73,18 @@ async fn lock_count_insert(
     insert: &InsertStatement,
 ) -> Result<InsertOutcome, StoreError> {
     lock_user(txn, backend, &record.user_id).await?;
-    // Built without `.one()`'s bound `LIMIT ?`, which costs as much as the query on SQLite,
-    // while the write lock is held.
-    let count = Entity::find()
-        .select_only()
-        .column_as(Column::KeyId.count(), "active")
-        .filter(Column::UserId.eq(record.user_id.as_str()))
-        .filter(Column::RevokedAt.is_null())
-        // A key in its rotation grace period no longer counts (contract §4).
-        .filter(Column::ReplacedBy.is_null())
-        .filter(
+    // A key in its rotation grace period no longer counts (contract §4).
+    let counted = Condition::all()
+        .add(Column::RevokedAt.is_null())
+        .add(Column::ReplacedBy.is_null())
+        .add(
             Condition::any()
                 .add(Column::ExpiresAt.is_null())
                 .add(Column::ExpiresAt.gt(now)),
-        )
-        .build(backend);
-    let active: i64 = match txn.query_one_raw(count).await {
-        Ok(Some(row)) => row.try_get_by_index(0),
-        Ok(None) => Ok(0),
-        Err(e) => Err(e),
-    }
-    .map_err(db_error("counting active keys failed"))?;
+        );
+    let active = count_keys(txn, backend, &record.user_id, counted)
+        .await
+        .map_err(db_error("counting active keys failed"))?;
     if active >= i64::from(max_active) {
         return Ok(InsertOutcome::LimitReached);
     }
@@ -104,9 +95,32 @@ async fn lock_count_insert(
     }
 }
 
+/// Counts the user's keys that match `condition`, inside `txn` (after [`lock_user`], so that
+/// the count and what the transaction then writes are one step for that user).
+pub(crate) async fn count_keys(
+    txn: &DatabaseTransaction,
+    backend: DbBackend,
+    user_id: &UserId,
+    condition: Condition,
+) -> Result<i64, sea_orm::DbErr> {
+    // Built without `.one()`'s bound `LIMIT ?`, which costs as much as the query on SQLite,
+    // while the write lock is held.
+    let count = Entity::find()
+        .select_only()
+        .column_as(Column::KeyId.count(), "counted")
+        .filter(Column::UserId.eq(user_id.as_str()))
+        .filter(condition)
+        .build(backend);
+    match txn.query_one_raw(count).await? {
+        Some(row) => row.try_get_by_index(0),
+        None => Ok(0),
+    }
+}
+
 /// Takes the per-user lock inside `txn` (on SQLite, `BEGIN IMMEDIATE` already holds the
-/// database write lock).
-async fn lock_user(
+/// database write lock). Also taken by a rotation with a grace period, for the grace-period
+/// cap (contract §4).
+pub(crate) async fn lock_user(
     txn: &DatabaseTransaction,
     backend: DbBackend,
     user_id: &UserId,
@@ -132,7 +146,10 @@ async fn lock_user(
 
 /// Makes sure the user's lock row exists, in its own autocommit statement (see
 /// [`SeaOrmStore`](crate::SeaOrmStore) for why not inside the transaction).
-async fn ensure_owner_row(db: &DatabaseConnection, user_id: &UserId) -> Result<(), StoreError> {
+pub(crate) async fn ensure_owner_row(
+    db: &DatabaseConnection,
+    user_id: &UserId,
+) -> Result<(), StoreError> {
     let sql = format!("INSERT IGNORE INTO {OWNERS_TABLE} (user_id) VALUES (?)");
     db.execute_raw(Statement::from_sql_and_values(
         DbBackend::MySql,

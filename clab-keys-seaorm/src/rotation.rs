@@ -5,18 +5,22 @@
 //! MySQL/MariaDB (in `READ COMMITTED`) that statement locks the row, and a concurrent one waits
 //! for it and then re-checks its condition against the committed row, so of two rotations of
 //! one key only the first changes it; on SQLite `BEGIN IMMEDIATE` makes writers take turns.
+//!
+//! A rotation with a grace period first takes the per-user lock of
+//! [`insert_within_limit`](crate::limit) and counts the user's keys in a grace period in the
+//! same transaction, so concurrent rotations of one user's keys never pass the cap.
 
 use clab_keys_core::{KeyRecord, RotateOutcome, StoreError};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait as _, Condition, ConnectionTrait as _, DatabaseConnection, DbBackend,
-    EntityTrait as _, IsolationLevel, QueryFilter as _, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait as _,
+    ColumnTrait as _, Condition, ConnectionTrait as _, DatabaseConnection, DatabaseTransaction,
+    DbBackend, EntityTrait as _, IsolationLevel, QueryFilter as _, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait as _,
 };
 use time::OffsetDateTime;
 
 use crate::entity::{Column, Entity};
-use crate::limit::insert_statement;
+use crate::limit::{count_keys, ensure_owner_row, insert_statement, lock_user};
 use crate::row::{db_error, is_unique_violation, optional_timestamp, timestamp};
 
 /// The options of a short write transaction: `BEGIN IMMEDIATE` on SQLite (the write lock
@@ -59,22 +63,83 @@ fn still_active(
         .add(same_expiry))
 }
 
-/// Retires the old row and inserts the new one in one transaction, or does neither.
+/// Retires the old row and inserts the new one in one transaction, or does neither. The old
+/// row must still be as the service read it (active, unreplaced, same scopes and expiry); a
+/// rotation that leaves the old key working (`retired` not revoked) also needs the user to
+/// hold fewer than `max_in_grace` keys in a grace period.
 pub(crate) async fn rotate(
     db: &DatabaseConnection,
     backend: DbBackend,
     current: &KeyRecord,
     retired: &KeyRecord,
     new: &KeyRecord,
+    max_in_grace: u32,
     now: OffsetDateTime,
 ) -> Result<RotateOutcome, StoreError> {
     let insert = insert_statement(backend, new)?;
-    let condition = still_active(backend, current, now)?.add(Column::ReplacedBy.is_null());
+    let condition = still_active(backend, current, now)?
+        .add(Column::ReplacedBy.is_null())
+        .add(Column::Scopes.eq(current.scopes.to_string()));
+    let capped = retired.revoked_at.is_none();
+    if capped && backend == DbBackend::MySql {
+        ensure_owner_row(db, &current.user_id).await?;
+    }
     let txn = db
         .begin_with_options(write_transaction(backend))
         .await
         .map_err(db_error("starting the rotation transaction failed"))?;
-    let retire = Entity::update_many()
+    let cap = capped.then_some(max_in_grace);
+    let outcome = match retire(&txn, backend, current, retired, condition, cap, now).await {
+        Ok(None) => match txn.execute(&insert).await {
+            Ok(_) => Ok(RotateOutcome::Rotated),
+            Err(e) if is_unique_violation(&e) => Ok(RotateOutcome::DuplicateKeyId),
+            Err(e) => Err(StoreError::new("inserting the new key failed", e)),
+        },
+        Ok(Some(refused)) => Ok(refused),
+        Err(e) => Err(e),
+    };
+    if matches!(outcome, Ok(RotateOutcome::Rotated)) {
+        txn.commit()
+            .await
+            .map_err(db_error("committing a rotation failed"))?;
+    } else {
+        // Nothing is kept, so a failed rollback loses nothing; the pool discards or resets
+        // the connection. The outcome (or the first error) is what matters.
+        let _ = txn.rollback().await;
+    }
+    outcome
+}
+
+/// Inside `txn`: with a cap, locks the user and counts their keys in a grace period; then
+/// retires the old row where `condition` holds. `Some` is the outcome when the rotation must
+/// not go on (a stale row, a full grace period); the caller then rolls back.
+async fn retire(
+    txn: &DatabaseTransaction,
+    backend: DbBackend,
+    current: &KeyRecord,
+    retired: &KeyRecord,
+    condition: Condition,
+    cap: Option<u32>,
+    now: OffsetDateTime,
+) -> Result<Option<RotateOutcome>, StoreError> {
+    let in_grace = match cap {
+        Some(_) => {
+            lock_user(txn, backend, &current.user_id).await?;
+            let in_grace = Condition::all()
+                .add(Column::RevokedAt.is_null())
+                .add(Column::ReplacedBy.is_not_null())
+                .add(
+                    Condition::any()
+                        .add(Column::ExpiresAt.is_null())
+                        .add(Column::ExpiresAt.gt(timestamp(backend, now)?)),
+                );
+            count_keys(txn, backend, &current.user_id, in_grace)
+                .await
+                .map_err(db_error("counting keys in a grace period failed"))?
+        }
+        None => 0,
+    };
+    let retired_rows = Entity::update_many()
         .col_expr(
             Column::RevokedAt,
             Expr::val(optional_timestamp(backend, retired.revoked_at)?),
@@ -92,27 +157,17 @@ pub(crate) async fn rotate(
             Expr::val(retired.replaced_by.map(|id| id.as_str().to_owned())),
         )
         .filter(condition)
-        .exec(&txn)
-        .await;
-    let outcome = match retire {
-        Err(e) => Err(StoreError::new("retiring the rotated key failed", e)),
-        Ok(r) if r.rows_affected != 1 => Ok(RotateOutcome::Stale),
-        Ok(_) => match txn.execute(&insert).await {
-            Ok(_) => Ok(RotateOutcome::Rotated),
-            Err(e) if is_unique_violation(&e) => Ok(RotateOutcome::DuplicateKeyId),
-            Err(e) => Err(StoreError::new("inserting the new key failed", e)),
-        },
-    };
-    if matches!(outcome, Ok(RotateOutcome::Rotated)) {
-        txn.commit()
-            .await
-            .map_err(db_error("committing a rotation failed"))?;
-    } else {
-        // Nothing is kept, so a failed rollback loses nothing; the pool discards or resets
-        // the connection. The outcome (or the first error) is what matters.
-        let _ = txn.rollback().await;
+        .exec(txn)
+        .await
+        .map_err(db_error("retiring the rotated key failed"))?;
+    // The row is checked first: a key that changed is read again, whatever the count.
+    if retired_rows.rows_affected != 1 {
+        return Ok(Some(RotateOutcome::Stale));
     }
-    outcome
+    if cap.is_some_and(|max| in_grace >= i64::from(max)) {
+        return Ok(Some(RotateOutcome::GraceLimitReached));
+    }
+    Ok(None)
 }
 
 /// Writes the new name, scopes and expiry where the row is still as the service read it.

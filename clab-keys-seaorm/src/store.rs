@@ -32,7 +32,9 @@ use crate::{lifecycle, limit, paging, rotation};
 ///
 /// [`KeyStore::insert_within_limit`] runs *lock, count active keys, insert* in one
 /// transaction, so concurrent creates for one user are serialised and never leave more than
-/// `max_active` active keys. Only the lock differs per backend, because SeaORM's lock clauses
+/// `max_active` active keys. [`KeyStore::rotate`] with a grace period takes the same lock and
+/// counts the user's keys in a grace period in its transaction, for the grace-period cap
+/// (contract §4). Only the lock differs per backend, because SeaORM's lock clauses
 /// are dropped on SQLite and a conditional `INSERT … SELECT … WHERE (SELECT count(*) …) < n`
 /// is not enough under PostgreSQL's and InnoDB's snapshot reads (two transactions both count 9
 /// and both insert):
@@ -200,9 +202,19 @@ impl KeyStore for SeaOrmStore {
         current: &KeyRecord,
         retired: &KeyRecord,
         new: &KeyRecord,
+        max_in_grace: u32,
         now: OffsetDateTime,
     ) -> Result<RotateOutcome, StoreError> {
-        rotation::rotate(&self.db, self.backend()?, current, retired, new, now).await
+        rotation::rotate(
+            &self.db,
+            self.backend()?,
+            current,
+            retired,
+            new,
+            max_in_grace,
+            now,
+        )
+        .await
     }
 
     async fn update(

@@ -41,10 +41,14 @@ pub use paging::{
     expiring_keys_are_reported_once_across_instances, list_pages_walk_every_key_once_with_ties,
 };
 pub use rotation::{
+    concurrent_grace_rotations_never_pass_the_limit,
     concurrent_rotations_of_one_key_make_exactly_one_new_key, concurrent_updates_never_widen_a_key,
+    grace_rotations_stop_at_the_limit_of_keys_in_grace,
     rotation_at_the_limit_succeeds_and_the_key_in_grace_does_not_count,
+    rotation_racing_a_narrowing_never_widens,
     rotation_racing_a_revocation_never_replaces_a_revoked_key,
-    rotation_with_grace_keeps_the_old_key_until_then, rotation_without_grace_revokes_the_old_key,
+    rotation_with_grace_keeps_the_old_key_until_then,
+    rotation_without_grace_never_fails_for_a_limit, rotation_without_grace_revokes_the_old_key,
     update_only_narrows_and_refusals_change_nothing,
 };
 
@@ -86,6 +90,10 @@ macro_rules! store_conformance_tests {
             rotation_at_the_limit_succeeds_and_the_key_in_grace_does_not_count,
             concurrent_rotations_of_one_key_make_exactly_one_new_key,
             rotation_racing_a_revocation_never_replaces_a_revoked_key,
+            grace_rotations_stop_at_the_limit_of_keys_in_grace,
+            rotation_without_grace_never_fails_for_a_limit,
+            concurrent_grace_rotations_never_pass_the_limit,
+            rotation_racing_a_narrowing_never_widens,
             update_only_narrows_and_refusals_change_nothing,
             concurrent_updates_never_widen_a_key,
             list_pages_walk_every_key_once_with_ties,

@@ -236,10 +236,13 @@ impl KeyStore for RecordingStore {
         current: &KeyRecord,
         retired: &KeyRecord,
         new: &KeyRecord,
+        max_in_grace: u32,
         now: OffsetDateTime,
     ) -> Result<RotateOutcome, StoreError> {
         bump(&self.counts.rotate);
-        self.inner.rotate(current, retired, new, now).await
+        self.inner
+            .rotate(current, retired, new, max_in_grace, now)
+            .await
     }
     async fn update(
         &self,
@@ -383,10 +386,13 @@ impl KeyStore for FailingStore {
         current: &KeyRecord,
         retired: &KeyRecord,
         new: &KeyRecord,
+        max_in_grace: u32,
         now: OffsetDateTime,
     ) -> Result<RotateOutcome, StoreError> {
         self.check(false)?;
-        self.inner.rotate(current, retired, new, now).await
+        self.inner
+            .rotate(current, retired, new, max_in_grace, now)
+            .await
     }
     async fn update(
         &self,
@@ -543,9 +549,12 @@ impl KeyStore for HeldStore {
         current: &KeyRecord,
         retired: &KeyRecord,
         new: &KeyRecord,
+        max_in_grace: u32,
         now: OffsetDateTime,
     ) -> Result<RotateOutcome, StoreError> {
-        self.inner.rotate(current, retired, new, now).await
+        self.inner
+            .rotate(current, retired, new, max_in_grace, now)
+            .await
     }
     async fn update(
         &self,

@@ -34,7 +34,8 @@ fn too_large() -> ApiResponse {
 
 /// `POST /api/user/api-keys/{id}/rotate`: a new key in the old one's place (JWT session,
 /// recent if configured). Checks run in this order: interactive session, recent login, size,
-/// JSON shape and grace range, then the service (404, 409).
+/// JSON shape and grace range, then the service (404, 409 `key_inactive`, 409
+/// `key_limit_reached` for a grace period while the user has the most keys in one).
 pub(super) async fn rotate_key(
     router: &CredentialRouter,
     principal: &Principal,
@@ -90,6 +91,13 @@ pub(super) async fn rotate_key(
         }
         Err(RotateError::NotFound) => no_such_key(),
         Err(RotateError::Inactive) => key_inactive(),
+        Err(RotateError::GraceLimitReached { limit }) => ApiResponse::error(
+            409,
+            "key_limit_reached",
+            &format!(
+                "you already have {limit} API keys in a rotation grace period; revoke one or rotate without a grace period"
+            ),
+        ),
         Err(RotateError::Store(e)) => {
             tracing::error!(target: "clab_keys", error = %e, "rotating api key failed");
             unavailable(router)

@@ -378,9 +378,11 @@ fn rotate_key() -> Operation {
          With `grace_seconds` 0 (the default; also an empty body) the old key is revoked at \
          once with reason `rotated`; otherwise it keeps working until the earlier of its own \
          expiry and now + grace, and no longer counts against the key limit. The old key's \
-         `replaced_by` names the new one. Never fails for the key limit. Needs a session JWT, \
-         recent when the server asks for one: an agent holding only an API key asks a person \
-         to rotate it.",
+         `replaced_by` names the new one. Never fails for the active-key limit, but a caller \
+         holds at most that many keys in a grace period at once: a rotation with a grace \
+         period beyond that is `409 key_limit_reached` (grace 0 always succeeds). Needs a \
+         session JWT, recent when the server asks for one: an agent holding only an API key \
+         asks a person to rotate it.",
     )
     .parameter(key_id_parameter())
     .request_body(Some(
@@ -417,7 +419,24 @@ fn rotate_key() -> Operation {
     .response("401", unauthorized())
     .response("403", session_and_recent_login_required())
     .response("404", no_such_key())
-    .response("409", key_inactive())
+    .response(
+        "409",
+        error_response(
+            "The key is revoked, expired or already replaced; or a grace period was asked for \
+             while the caller already has the maximum of keys in one (10 by default).",
+            &[
+                (
+                    "key_inactive",
+                    "the API key is revoked, expired or already replaced",
+                ),
+                (
+                    "key_limit_reached",
+                    "you already have 10 API keys in a rotation grace period; revoke one or rotate without a grace period",
+                ),
+            ],
+        )
+        .build(),
+    )
     .response("413", too_large())
     .response(
         "500",

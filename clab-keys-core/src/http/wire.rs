@@ -202,7 +202,7 @@ pub(crate) struct ErrorBody<'a> {
 /// | `invalid_scopes` | 400 | create: the scope rule; update: scopes that do not narrow the key's |
 /// | `not_found` | 404 | revoke, rotate, update: no such key of the caller; or no endpoint at that path |
 /// | `method_not_allowed` | 405 | a management path with a method it does not serve (see `Allow`) |
-/// | `key_limit_reached` | 409 | create: the caller already has the maximum of active keys |
+/// | `key_limit_reached` | 409 | create: the caller already has the maximum of active keys; rotate with a grace period: the caller already has that many keys in a grace period |
 /// | `key_inactive` | 409 | rotate, update: the key is revoked, expired or already replaced |
 /// | `payload_too_large` | 413 | create, rotate, update: body over 16 KiB |
 /// | `internal_error` | 500 | create: the random source failed, or the server is misconfigured |

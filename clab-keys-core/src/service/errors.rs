@@ -66,6 +66,15 @@ pub enum RotateError {
     /// [`MAX_ROTATION_GRACE`](crate::MAX_ROTATION_GRACE) or not a whole number of seconds.
     #[error("the grace period must be a whole number of seconds from 0 to 604800")]
     InvalidGrace,
+    /// A rotation with a grace period, while the user already has `limit` keys in a grace
+    /// period (replaced, neither revoked nor expired; `limit` is
+    /// [`max_active_keys`](crate::KeyServiceConfig::max_active_keys)). Rotating with grace 0
+    /// is never refused for it; nor is any rotation once a key in grace expires or is revoked.
+    #[error("the limit of {limit} keys in a rotation grace period is reached")]
+    GraceLimitReached {
+        /// The configured limit.
+        limit: u32,
+    },
     /// No unused key id was found after several attempts.
     #[error("could not find an unused key id")]
     KeyIdCollisions,

@@ -12,7 +12,8 @@ use crate::user::UserId;
 /// The longest grace period of [`KeyService::rotate`]: 7 days (604,800 seconds).
 pub const MAX_ROTATION_GRACE: Duration = Duration::days(7);
 
-/// How often a rotation re-reads a row whose expiry changed under it before giving up.
+/// How often a rotation re-reads a row whose scopes or expiry changed under it before giving
+/// up.
 const STALE_ATTEMPTS: usize = 8;
 
 /// A rotated key: the new key's plaintext token (shown once), its metadata, and the id of the
@@ -47,14 +48,23 @@ impl KeyService {
     /// With `grace` zero the old key is revoked at once (reason
     /// [`RevocationReason::Rotated`]); otherwise it keeps working until the earlier of its own
     /// expiry and now + `grace`, so deployed copies can be swapped, and no longer counts
-    /// against the per-user limit. Either way the old key's `replaced_by` names the new key,
-    /// and a rotation never fails for the limit. Both changes happen in one store transaction:
-    /// a crash leaves either the old key alone or both keys as described.
+    /// against the per-user limit. Either way the old key's `replaced_by` names the new key.
+    /// Both changes happen in one store transaction: a crash leaves either the old key alone or
+    /// both keys as described.
+    ///
+    /// **Limits**: a rotation never fails for the active-key limit, but a user holds at most
+    /// `max_active_keys` keys in a grace period at once (replaced, neither revoked nor expired
+    /// at now): a rotation with `grace` above zero while the user already has that many is
+    /// [`RotateError::GraceLimitReached`], checked atomically with the change, so a user never
+    /// has more than twice `max_active_keys` working keys. A rotation with `grace` zero never
+    /// fails for any limit.
     ///
     /// A key already replaced cannot be rotated again ([`RotateError::Inactive`]): of several
     /// concurrent rotations of one key exactly one succeeds, and a rotation racing a
     /// revocation either happens first (the revocation then revokes the old key) or fails as
-    /// `Inactive` (no new key is made for a revoked key).
+    /// `Inactive` (no new key is made for a revoked key). The store changes the old key only
+    /// while its scopes and expiry are those read, so a rotation racing an update that narrows
+    /// the key reads it again and the new key gets the narrowed scopes, never the old ones.
     ///
     /// ```
     /// # extern crate clab_keys_core as clab_keys;
@@ -85,6 +95,8 @@ impl KeyService {
     /// [`RotateError::InvalidGrace`] for a grace outside 0 to [`MAX_ROTATION_GRACE`] or not in
     /// whole seconds; [`RotateError::NotFound`] for a malformed id, an unknown id or another
     /// user's key, alike; [`RotateError::Inactive`] for a revoked, expired or replaced key;
+    /// [`RotateError::GraceLimitReached`] for a grace above zero while the user already has
+    /// `max_active_keys` keys in a grace period;
     /// [`RotateError::Entropy`] and [`RotateError::KeyIdCollisions`] as for `create`;
     /// [`RotateError::Store`] when the store fails (nothing changed) or when the rotation is
     /// stored but could not be announced to other instances.
@@ -117,10 +129,11 @@ impl KeyService {
                 } else {
                     retired.expires_at = retired_expiry;
                 }
+                let limit = self.inner.config.max_active_keys;
                 match self
                     .inner
                     .store
-                    .rotate(&current, &retired, &new, now)
+                    .rotate(&current, &retired, &new, limit, now)
                     .await?
                 {
                     RotateOutcome::Rotated => {
@@ -139,7 +152,11 @@ impl KeyService {
                     RotateOutcome::DuplicateKeyId => {
                         tracing::debug!(target: "clab_keys", key_id = %new.key_id, "key id collision, retrying");
                     }
-                    // Changed under us: read it again and decide anew.
+                    RotateOutcome::GraceLimitReached => {
+                        return Err(RotateError::GraceLimitReached { limit });
+                    }
+                    // Changed under us (revoked, replaced, its scopes or expiry changed): read
+                    // it again and decide anew.
                     RotateOutcome::Stale => break,
                 }
             }

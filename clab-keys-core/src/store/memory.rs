@@ -144,25 +144,38 @@ impl KeyStore for MemoryStore {
         current: &KeyRecord,
         retired: &KeyRecord,
         new: &KeyRecord,
+        max_in_grace: u32,
         now: OffsetDateTime,
     ) -> Result<RotateOutcome, StoreError> {
         let mut keys = self.lock();
         if keys.contains_key(&new.key_id) {
             return Ok(RotateOutcome::DuplicateKeyId);
         }
-        match keys.get_mut(&current.key_id) {
-            Some(k)
-                if k.user_id == current.user_id
-                    && k.is_active(now)
-                    && k.replaced_by.is_none()
-                    && k.expires_at == current.expires_at =>
-            {
-                k.revoked_at = retired.revoked_at;
-                k.revocation_reason = retired.revocation_reason;
-                k.expires_at = retired.expires_at;
-                k.replaced_by = retired.replaced_by;
+        let matches = keys.get(&current.key_id).is_some_and(|k| {
+            k.user_id == current.user_id
+                && k.is_active(now)
+                && k.replaced_by.is_none()
+                && k.scopes == current.scopes
+                && k.expires_at == current.expires_at
+        });
+        if !matches {
+            return Ok(RotateOutcome::Stale);
+        }
+        // Under the same lock as the change: concurrent rotations never pass the cap.
+        if retired.revoked_at.is_none() {
+            let in_grace = keys
+                .values()
+                .filter(|k| k.user_id == current.user_id && k.is_in_grace_period(now))
+                .count();
+            if in_grace >= max_in_grace as usize {
+                return Ok(RotateOutcome::GraceLimitReached);
             }
-            _ => return Ok(RotateOutcome::Stale),
+        }
+        if let Some(k) = keys.get_mut(&current.key_id) {
+            k.revoked_at = retired.revoked_at;
+            k.revocation_reason = retired.revocation_reason;
+            k.expires_at = retired.expires_at;
+            k.replaced_by = retired.replaced_by;
         }
         keys.insert(new.key_id, new.clone());
         Ok(RotateOutcome::Rotated)

@@ -72,7 +72,8 @@ pub struct KeyRecord {
     pub revocation_reason: Option<RevocationReason>,
     /// The key that replaced this one, if it was rotated. A key with a replacement that is
     /// neither revoked nor expired is in its grace period: it still works, but no longer counts
-    /// against the per-user limit (contract §4).
+    /// against the per-user limit; a user holds at most that many keys in a grace period at
+    /// once ([`KeyRecord::is_in_grace_period`], contract §4).
     pub replaced_by: Option<KeyId>,
     /// When [`KeyService::expiring_within`](crate::KeyService::expiring_within) reported the
     /// key's coming expiry; each key is reported once.
@@ -124,6 +125,13 @@ impl KeyRecord {
         self.is_active(now) && self.replaced_by.is_none()
     }
 
+    /// Whether the key is in its rotation grace period at `now`: replaced, but neither revoked
+    /// nor expired. A user holds at most `max_active` such keys at once
+    /// ([`KeyStore::rotate`]; contract §4).
+    pub fn is_in_grace_period(&self, now: OffsetDateTime) -> bool {
+        self.is_active(now) && self.replaced_by.is_some()
+    }
+
     /// Whether the key has expired at `now` (`now >= expires_at`).
     pub fn is_expired(&self, now: OffsetDateTime) -> bool {
         self.expires_at.is_some_and(|e| now >= e)
@@ -166,10 +174,13 @@ pub enum RevokeOutcome {
 pub enum RotateOutcome {
     /// The old row was changed and the new one stored, together.
     Rotated,
-    /// The old row no longer matched what the service read (it was revoked, replaced, expired
-    /// or changed in the meantime, or is not the user's); nothing was stored. The service
-    /// reads the row again and decides.
+    /// The old row no longer matched what the service read (it was revoked, replaced, expired,
+    /// its scopes or expiry changed in the meantime, or it is not the user's); nothing was
+    /// stored. The service reads the row again and decides.
     Stale,
+    /// The rotation would leave the old key in a grace period, and the user already has
+    /// `max_in_grace` keys in one ([`KeyRecord::is_in_grace_period`]); nothing was stored.
+    GraceLimitReached,
     /// Another key already has the new key's id; nothing was stored. The service retries with
     /// a new id.
     DuplicateKeyId,
@@ -300,22 +311,35 @@ pub trait KeyStore: fmt::Debug + Send + Sync + 'static {
     /// row to `retired` and stores `new`, or does neither. `current` is the old row as the
     /// service read it; the change applies only if the row still belongs to
     /// `current.user_id`, is not revoked, not replaced, not expired at `now`, and still has
-    /// `current.expires_at` (so two concurrent rotations of one key never both succeed, and a
-    /// rotation never follows a revocation). From `retired` the store writes `revoked_at`,
+    /// `current.scopes` and `current.expires_at` (so two concurrent rotations of one key never
+    /// both succeed, a rotation never follows a revocation, and a rotation racing a narrowing
+    /// update never gives the new key the scopes the update took away: the service reads the
+    /// row again and copies what it holds then). From `retired` the store writes `revoked_at`,
     /// `revocation_reason`, `expires_at` and `replaced_by`; `new` is inserted whole. `new` is
     /// not counted against the per-user limit: it takes the place of the old key, which stops
     /// counting.
     ///
+    /// **The grace-period cap**: when `retired` is not revoked (a rotation with a grace
+    /// period, which leaves the old key working), the user may hold at most `max_in_grace`
+    /// keys in a grace period at once ([`KeyRecord::is_in_grace_period`] at `now`, the old key
+    /// not included): with that many already, nothing is changed and the outcome is
+    /// [`RotateOutcome::GraceLimitReached`]. The count and the change are one atomic step, as
+    /// in [`KeyStore::insert_within_limit`], so concurrent rotations of a user's keys never
+    /// leave more than `max_in_grace` keys in a grace period. A rotation whose `retired` is
+    /// revoked (grace 0) is never refused for the cap.
+    ///
     /// # Errors
     ///
     /// Returns [`StoreError`] when the store fails; nothing is changed then. A row that no
-    /// longer matches is [`RotateOutcome::Stale`] and a duplicate new id is
+    /// longer matches is [`RotateOutcome::Stale`] (checked before the cap), a full grace
+    /// period [`RotateOutcome::GraceLimitReached`] and a duplicate new id
     /// [`RotateOutcome::DuplicateKeyId`], not errors.
     async fn rotate(
         &self,
         current: &KeyRecord,
         retired: &KeyRecord,
         new: &KeyRecord,
+        max_in_grace: u32,
         now: OffsetDateTime,
     ) -> Result<RotateOutcome, StoreError>;
 

@@ -253,9 +253,12 @@ impl KeyStore for TestStore {
         current: &KeyRecord,
         retired: &KeyRecord,
         new: &KeyRecord,
+        max_in_grace: u32,
         now: OffsetDateTime,
     ) -> Result<RotateOutcome, StoreError> {
-        self.store.rotate(current, retired, new, now).await
+        self.store
+            .rotate(current, retired, new, max_in_grace, now)
+            .await
     }
     async fn update(
         &self,

@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use time::Duration;
 
-use super::{authenticate, clock_now, limited, ok, service, user};
+use super::{active_count, authenticate, clock_now, limited, ok, record, service, user};
 use crate::ManualClock;
 use clab_keys_core::{
     AuthError, CreateError, InvalidReason, KeyId, KeyRecord, KeyServiceConfig, KeyStore, KeyUpdate,
-    NewKey, RevocationReason, RotateError, UpdateError,
+    MAX_ROTATION_GRACE, NewKey, RevocationReason, RotateError, RotateOutcome, Scopes, UpdateError,
+    UserId,
 };
 
 /// The stored row of `id` (it must exist).
@@ -197,9 +198,9 @@ pub async fn rotation_with_grace_keeps_the_old_key_until_then(store: Arc<dyn Key
     );
 }
 
-/// A rotation never fails for the limit; the old key in its grace period stops counting, the
-/// new one counts. Replaced, revoked and expired keys are `Inactive`; other users' keys and
-/// malformed ids `NotFound`; each refusal changes nothing.
+/// A rotation never fails for the active-key limit; the old key in its grace period stops
+/// counting, the new one counts. Replaced, revoked and expired keys are `Inactive`; other
+/// users' keys and malformed ids `NotFound`; each refusal changes nothing.
 pub async fn rotation_at_the_limit_succeeds_and_the_key_in_grace_does_not_count(
     store: Arc<dyn KeyStore>,
 ) {
@@ -284,6 +285,330 @@ pub async fn rotation_at_the_limit_succeeds_and_the_key_in_grace_does_not_count(
         6,
         "no key made by a refusal"
     );
+}
+
+/// How many of the user's keys are in a rotation grace period at `now`.
+async fn in_grace(store: &dyn KeyStore, u: &UserId, now: time::OffsetDateTime) -> usize {
+    ok(store.list(u).await, "list")
+        .iter()
+        .filter(|k| k.is_in_grace_period(now))
+        .count()
+}
+
+/// The security review's scenario, with a limit of 3: the user's newest key is rotated with a
+/// seven-day grace again and again. The first 3 rotations succeed; from then on each one is
+/// `GraceLimitReached { limit: 3 }` and changes nothing, so the user never has more than
+/// 2 × 3 working keys. Revoking a key in its grace period, or the end of a grace period, frees
+/// a place.
+pub async fn grace_rotations_stop_at_the_limit_of_keys_in_grace(store: Arc<dyn KeyStore>) {
+    let clock = ManualClock::fixed();
+    let limit = 3;
+    let svc = limited(
+        store.clone(),
+        &clock,
+        KeyServiceConfig::default().max_active_keys(limit),
+    );
+    let u = user(209);
+    let now = clock_now(&clock);
+    let mut newest = KeyId::parse("00000000").unwrap_or_else(|_| panic!("key id"));
+    for name in ["a", "b", "c"] {
+        newest = ok(svc.create(&u, NewKey::new(name)).await, "create")
+            .key
+            .key_id;
+    }
+    let (mut rotated, mut refused) = (Vec::new(), 0);
+    for round in 0..20 {
+        let before = fields(&row(&*store, newest).await);
+        let keys_before = ok(svc.list(&u).await, "list").len();
+        match svc.rotate(&u, newest.as_str(), MAX_ROTATION_GRACE).await {
+            Ok(r) => {
+                rotated.push(newest);
+                newest = r.key.key_id;
+            }
+            Err(RotateError::GraceLimitReached { limit: 3 }) => {
+                refused += 1;
+                assert_eq!(
+                    fields(&row(&*store, newest).await),
+                    before,
+                    "round {round}: a refused rotation changes nothing"
+                );
+                assert_eq!(
+                    ok(svc.list(&u).await, "list").len(),
+                    keys_before,
+                    "round {round}: no new key"
+                );
+            }
+            Err(e) => panic!("round {round}: unexpected {e:?}"),
+        }
+        let working = active_count(&*store, &u, now).await;
+        assert!(
+            working <= 2 * limit as usize,
+            "round {round}: {working} working keys, more than twice the limit"
+        );
+    }
+    assert_eq!(
+        (rotated.len(), refused),
+        (3, 17),
+        "3 rotations, then refusals"
+    );
+    assert_eq!(in_grace(&*store, &u, now).await, 3);
+    assert_eq!(
+        active_count(&*store, &u, now).await,
+        6,
+        "3 active + 3 in grace"
+    );
+
+    // Revoking a key in its grace period frees a place, for one more rotation.
+    ok(
+        svc.revoke(&u, rotated[0].as_str()).await,
+        "revoke a key in grace",
+    );
+    newest = ok(
+        svc.rotate(&u, newest.as_str(), Duration::hours(1)).await,
+        "rotate after a revocation",
+    )
+    .key
+    .key_id;
+    assert!(matches!(
+        svc.rotate(&u, newest.as_str(), Duration::hours(1)).await,
+        Err(RotateError::GraceLimitReached { limit: 3 })
+    ));
+    // Once grace periods end, their keys no longer count.
+    clock.advance(MAX_ROTATION_GRACE);
+    let later = clock_now(&clock);
+    assert_eq!(
+        in_grace(&*store, &u, later).await,
+        0,
+        "every grace has ended"
+    );
+    ok(
+        svc.rotate(&u, newest.as_str(), Duration::hours(1)).await,
+        "rotate after the grace periods ended",
+    );
+    assert_eq!(in_grace(&*store, &u, later).await, 1);
+}
+
+/// A rotation with grace 0 never fails for a limit: at the active-key limit and with the most
+/// keys in a grace period, it succeeds every time, and the counts stay where they were.
+pub async fn rotation_without_grace_never_fails_for_a_limit(store: Arc<dyn KeyStore>) {
+    let clock = ManualClock::fixed();
+    let svc = limited(
+        store.clone(),
+        &clock,
+        KeyServiceConfig::default().max_active_keys(2),
+    );
+    let u = user(210);
+    let now = clock_now(&clock);
+    let a = ok(svc.create(&u, NewKey::new("a")).await, "create")
+        .key
+        .key_id;
+    let mut b = ok(svc.create(&u, NewKey::new("b")).await, "create")
+        .key
+        .key_id;
+    let a2 = ok(
+        svc.rotate(&u, a.as_str(), Duration::hours(1)).await,
+        "rotate",
+    );
+    let mut a3 = ok(
+        svc.rotate(&u, a2.key.key_id.as_str(), Duration::hours(1))
+            .await,
+        "rotate",
+    )
+    .key
+    .key_id;
+    assert_eq!(
+        in_grace(&*store, &u, now).await,
+        2,
+        "the most keys in grace"
+    );
+    assert!(matches!(
+        svc.create(&u, NewKey::new("c")).await,
+        Err(CreateError::LimitReached { limit: 2 })
+    ));
+    assert!(matches!(
+        svc.rotate(&u, a3.as_str(), Duration::seconds(1)).await,
+        Err(RotateError::GraceLimitReached { limit: 2 })
+    ));
+    for round in 0..10 {
+        let id = if round % 2 == 0 { &mut a3 } else { &mut b };
+        let r = ok(
+            svc.rotate(&u, id.as_str(), Duration::ZERO).await,
+            "grace 0 at every limit",
+        );
+        *id = r.key.key_id;
+        assert_eq!(in_grace(&*store, &u, now).await, 2, "round {round}");
+        let counted = ok(store.list(&u).await, "list")
+            .iter()
+            .filter(|k| k.counts_against_limit(now))
+            .count();
+        assert_eq!(counted, 2, "round {round}: still two active keys");
+    }
+}
+
+/// Concurrent rotations with a grace period of different keys of one user never leave more
+/// keys in a grace period than the limit: of 12 rotations with a limit of 4, exactly 4
+/// succeed and the others are `GraceLimitReached`, in two rounds (the first round's grace
+/// periods ended before the second).
+pub async fn concurrent_grace_rotations_never_pass_the_limit(store: Arc<dyn KeyStore>) {
+    let clock = ManualClock::fixed();
+    let svc = limited(
+        store.clone(),
+        &clock,
+        KeyServiceConfig::default().max_active_keys(4),
+    );
+    let u = user(211);
+    let t0 = clock_now(&clock);
+    // Twelve active keys, more than this service allows: stored under a larger limit.
+    for i in 0..12 {
+        let r = record(&format!("GrCap{i:03}"), &u, t0);
+        ok(store.insert_within_limit(&r, 100, t0).await, "insert");
+    }
+    for round in 0..2 {
+        let now = clock_now(&clock);
+        let ids: Vec<KeyId> = ok(store.list(&u).await, "list")
+            .iter()
+            .filter(|k| k.counts_against_limit(now))
+            .map(|k| k.key_id)
+            .collect();
+        assert_eq!(ids.len(), 12, "round {round}: twelve keys to rotate");
+        let tasks: Vec<_> = ids
+            .into_iter()
+            .map(|id| {
+                let (svc, u) = (svc.clone(), u.clone());
+                tokio::spawn(async move { svc.rotate(&u, id.as_str(), Duration::hours(1)).await })
+            })
+            .collect();
+        let (mut made, mut refused) = (0, 0);
+        for task in tasks {
+            match task.await {
+                Ok(Ok(_)) => made += 1,
+                Ok(Err(RotateError::GraceLimitReached { limit: 4 })) => refused += 1,
+                Ok(Err(e)) => panic!("round {round}: a concurrent rotation failed: {e:?}"),
+                Err(e) => panic!("round {round}: a rotation task panicked: {e}"),
+            }
+        }
+        assert_eq!(
+            (made, refused),
+            (4, 8),
+            "round {round}: exactly the limit of rotations succeed"
+        );
+        assert_eq!(in_grace(&*store, &u, now).await, 4, "round {round}");
+        clock.advance(Duration::hours(1));
+    }
+}
+
+/// A rotation racing an update that narrows the key's scopes never gives the new key the
+/// scopes taken away. At the store, a rotation whose `current` holds other scopes than the
+/// row is `Stale` and changes nothing; through the service, the new key copies the narrowed
+/// scopes; and in a race, whenever the narrowing succeeded before a rotation without grace
+/// (which revokes the old key, so a later narrowing would be `Inactive`), the new key has the
+/// narrowed scopes.
+pub async fn rotation_racing_a_narrowing_never_widens(store: Arc<dyn KeyStore>) {
+    let clock = ManualClock::fixed();
+    let svc = service(store.clone(), &clock);
+    let u = user(212);
+    let now = clock_now(&clock);
+    let wide = ["projects:read", "runs:write"];
+    let key = ok(
+        svc.create(&u, NewKey::new("k").scopes(wide)).await,
+        "create",
+    )
+    .key;
+    let read = row(&*store, key.key_id).await;
+    ok(
+        svc.update(
+            &u,
+            key.key_id.as_str(),
+            KeyUpdate::new().scopes(["projects:read"]),
+        )
+        .await,
+        "narrow",
+    );
+    let narrowed = fields(&row(&*store, key.key_id).await);
+    let keys_before = ok(svc.list(&u).await, "list").len();
+    for grace in [false, true] {
+        let new_id = ok(KeyId::parse("RacedNew"), "key id");
+        let mut new = KeyRecord::new(
+            new_id,
+            read.prefix.clone(),
+            u.clone(),
+            read.name.clone(),
+            read.hash,
+            read.scopes.clone(),
+            now,
+        );
+        new.expires_at = read.expires_at;
+        let mut retired = read.clone();
+        retired.replaced_by = Some(new_id);
+        if grace {
+            retired.expires_at = Some(now + Duration::hours(1));
+        } else {
+            retired.revoked_at = Some(now);
+            retired.revocation_reason = Some(RevocationReason::Rotated);
+        }
+        let outcome = ok(
+            store.rotate(&read, &retired, &new, 10, now).await,
+            "rotate with the scopes read before the narrowing",
+        );
+        assert_eq!(outcome, RotateOutcome::Stale, "grace {grace}: stale");
+        assert_eq!(
+            fields(&row(&*store, key.key_id).await),
+            narrowed,
+            "grace {grace}: the row is unchanged"
+        );
+        assert!(
+            ok(store.find(&new_id).await, "find").is_none(),
+            "grace {grace}: no new key"
+        );
+        assert_eq!(ok(svc.list(&u).await, "list").len(), keys_before);
+    }
+    let rotated = ok(
+        svc.rotate(&u, key.key_id.as_str(), Duration::ZERO).await,
+        "rotate",
+    );
+    assert_eq!(rotated.key.scopes.to_string(), "projects:read", "narrowed");
+
+    for round in 0..10 {
+        let old = ok(
+            svc.create(&u, NewKey::new("raced").scopes(wide)).await,
+            "create",
+        )
+        .key;
+        let rotation = {
+            let (svc, u) = (svc.clone(), u.clone());
+            tokio::spawn(async move { svc.rotate(&u, old.key_id.as_str(), Duration::ZERO).await })
+        };
+        let narrowing = {
+            let (svc, u) = (svc.clone(), u.clone());
+            let change = KeyUpdate::new().scopes(["projects:read"]);
+            tokio::spawn(async move { svc.update(&u, old.key_id.as_str(), change).await })
+        };
+        let rotated = match rotation.await {
+            Ok(r) => ok(r, "the rotation always succeeds"),
+            Err(e) => panic!("rotation task: {e}"),
+        };
+        let got = rotated.key.scopes.to_string();
+        let stored = row(&*store, rotated.key.key_id).await.scopes;
+        assert_eq!(stored, rotated.key.scopes, "round {round}: as stored");
+        match narrowing.await {
+            Ok(Ok(_)) => assert_eq!(
+                got, "projects:read",
+                "round {round}: narrowed before the rotation, so the new key is narrow"
+            ),
+            Ok(Err(UpdateError::Inactive)) => assert_eq!(
+                stored,
+                ok(Scopes::new(wide), "scopes"),
+                "round {round}: rotated first, the old scopes"
+            ),
+            Ok(Err(e)) => panic!("round {round}: narrowing failed: {e:?}"),
+            Err(e) => panic!("narrowing task: {e}"),
+        }
+        // Keeps the user below the active-key limit for the next round.
+        ok(
+            svc.revoke(&u, rotated.key.key_id.as_str()).await,
+            "revoke the new key",
+        );
+    }
 }
 
 /// Twenty concurrent rotations of one key make exactly one new key; the others are `Inactive`.

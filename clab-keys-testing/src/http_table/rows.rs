@@ -40,6 +40,9 @@ pub enum Setup {
     StoreDown,
     /// User 1's `{key}` was rotated with an hour's grace (it works, but is replaced).
     KeyRotated,
+    /// User 1 has 10 keys in a rotation grace period, the most allowed (the `runs` key and
+    /// each of its successors rotated with an hour's grace); `{key}` is untouched.
+    GraceFull,
 }
 
 /// A check made after the response.
@@ -82,6 +85,8 @@ pub enum After {
     },
     /// Nothing changed in the store: user 1 and user 2 hold the fixture's keys as made.
     Unchanged,
+    /// The JSON field `message` is exactly this text.
+    Message(&'static str),
 }
 
 /// One row: a request and its exact expected answer.
@@ -1282,6 +1287,32 @@ pub fn rows() -> Vec<Row> {
         .setup(Setup::KeyRotated)
         .after(After::StillWorks("{key}")),
         row(
+            "rotate_with_grace_at_the_grace_limit_is_409",
+            "POST",
+            ROTATE,
+            &["Bearer {jwt}"],
+            409,
+            Absent,
+            Some("key_limit_reached"),
+        )
+        .body(r#"{"grace_seconds":3600}"#)
+        .setup(Setup::GraceFull)
+        .after(After::Message(
+            "you already have 10 API keys in a rotation grace period; revoke one or rotate without a grace period",
+        )),
+        row(
+            "rotate_without_grace_at_the_grace_limit_succeeds",
+            "POST",
+            ROTATE,
+            &["Bearer {jwt}"],
+            201,
+            OK,
+            None,
+        )
+        .body(r#"{"grace_seconds":0}"#)
+        .setup(Setup::GraceFull)
+        .after(After::Rotated { grace: false }),
+        row(
             "rotate_with_negative_grace_is_invalid_request",
             "POST",
             ROTATE,
@@ -2024,6 +2055,21 @@ pub(super) async fn apply_setup(row: &Row, f: &Fixture) -> bool {
                 }
             }
         }
+        Setup::GraceFull => {
+            let user = UserId::from(1_i64);
+            let mut id = Fixture::id_of(&f.other_scope_key).to_owned();
+            for _ in 0..10 {
+                match f
+                    .router
+                    .keys()
+                    .rotate(&user, &id, time::Duration::hours(1))
+                    .await
+                {
+                    Ok(rotated) => id = rotated.key.key_id.as_str().to_owned(),
+                    Err(_) => return false,
+                }
+            }
+        }
         Setup::KeyRotated => {
             let user = UserId::from(1_i64);
             let id = Fixture::id_of(&f.key);
@@ -2209,6 +2255,11 @@ pub(super) async fn check_after<H: HttpHarness>(
             "row `{name}`: key refused"
         ),
         After::Unchanged => assert_unchanged(name, f).await,
+        After::Message(text) => assert_eq!(
+            json(&r.body)["message"],
+            text,
+            "row `{name}`: JSON error message"
+        ),
         After::ChallengeContains(text) => assert!(
             r.www_authenticate.iter().any(|c| c.contains(text)),
             "row `{name}`: challenge {:?} should contain {text}",
