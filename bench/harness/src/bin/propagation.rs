@@ -16,9 +16,11 @@
 //! `--unannounced-delete` (a shell command with `{id}` for the key id) deletes the key's row
 //! behind the apps' backs; every instance must still accept the key, which only a cache can.
 //!
+//! ```text
 //! usage: propagation --urls http://127.0.0.1:A,http://127.0.0.1:B,... --feed NAME
 //!        [--revocations 200] [--warmup 5] [--poll-ms 1] [--jitter-ms 0] [--out results.csv]
 //!        [--unannounced-delete 'psql ... {id}'] [--email demo@example.com --password demo-password]
+//! ```
 //!
 //! Appends one CSV row per revocation and other instance to `--out` (with a header when the
 //! file is new) and prints one JSON summary line on stdout.

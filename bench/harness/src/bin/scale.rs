@@ -9,8 +9,10 @@
 //! each authenticates every real key once, in a shuffled order, one at a time (the first round
 //! only warms up). Drops both databases at the end.
 //!
+//! ```text
 //! usage: scale [--admin-url postgres://postgres@127.0.0.1:5432/postgres] [--keys 1000]
 //!        [--rows 1000000] [--rounds 8]
+//! ```
 //! Prints one JSON line.
 
 use std::time::{Duration, Instant};
