@@ -21,7 +21,10 @@ use time::OffsetDateTime;
 
 use crate::entity::{Column, Entity};
 use crate::limit::{count_keys, ensure_owner_row, insert_statement, lock_user};
-use crate::row::{db_error, is_unique_violation, optional_timestamp, timestamp};
+use crate::row::{
+    CONFLICT_ATTEMPTS, db_error, is_transient_conflict, is_unique_violation, optional_timestamp,
+    timestamp,
+};
 
 /// The options of a short write transaction: `BEGIN IMMEDIATE` on SQLite (the write lock
 /// before the first read), `READ COMMITTED` elsewhere (a waiting statement sees what the
@@ -68,6 +71,32 @@ fn still_active(
 /// rotation that leaves the old key working (`retired` not revoked) also needs the user to
 /// hold fewer than `max_in_grace` keys in a grace period.
 pub(crate) async fn rotate(
+    db: &DatabaseConnection,
+    backend: DbBackend,
+    current: &KeyRecord,
+    retired: &KeyRecord,
+    new: &KeyRecord,
+    max_in_grace: u32,
+    now: OffsetDateTime,
+) -> Result<RotateOutcome, StoreError> {
+    let mut attempt = 1;
+    loop {
+        match rotate_once(db, backend, current, retired, new, max_in_grace, now).await {
+            // A deadlock with a concurrent write rolled the transaction back: run it again.
+            Err(e) if attempt < CONFLICT_ATTEMPTS && lost_a_conflict(&e) => attempt += 1,
+            other => return other,
+        }
+    }
+}
+
+/// Whether a store error comes from a database conflict that rolled the work back.
+fn lost_a_conflict(e: &StoreError) -> bool {
+    std::error::Error::source(e)
+        .and_then(|s| s.downcast_ref::<sea_orm::DbErr>())
+        .is_some_and(is_transient_conflict)
+}
+
+async fn rotate_once(
     db: &DatabaseConnection,
     backend: DbBackend,
     current: &KeyRecord,
@@ -180,17 +209,24 @@ pub(crate) async fn update(
 ) -> Result<bool, StoreError> {
     let condition =
         still_active(backend, current, now)?.add(Column::Scopes.eq(current.scopes.to_string()));
-    let result = Entity::update_many()
-        .col_expr(Column::Name, Expr::val(updated.name.as_str()))
-        .col_expr(Column::Scopes, Expr::val(updated.scopes.to_string()))
-        .col_expr(
-            Column::ExpiresAt,
-            Expr::val(optional_timestamp(backend, updated.expires_at)?),
-        )
-        .filter(condition)
-        .exec(db)
-        .await
-        .map_err(db_error("updating a key failed"))?;
+    let mut attempt = 1;
+    let result = loop {
+        let result = Entity::update_many()
+            .col_expr(Column::Name, Expr::val(updated.name.as_str()))
+            .col_expr(Column::Scopes, Expr::val(updated.scopes.to_string()))
+            .col_expr(
+                Column::ExpiresAt,
+                Expr::val(optional_timestamp(backend, updated.expires_at)?),
+            )
+            .filter(condition.clone())
+            .exec(db)
+            .await;
+        match result {
+            // A deadlock with a concurrent rotation rolled the statement back: run it again.
+            Err(e) if attempt < CONFLICT_ATTEMPTS && is_transient_conflict(&e) => attempt += 1,
+            other => break other.map_err(db_error("updating a key failed"))?,
+        }
+    };
     // sqlx asks MySQL/MariaDB for matched rows (`CLIENT_FOUND_ROWS`), so an update that
     // writes the values already there still counts.
     Ok(result.rows_affected == 1)

@@ -113,6 +113,28 @@ pub(crate) fn is_unique_violation(e: &DbErr) -> bool {
     matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
+/// Whether the database rolled a statement or transaction back because of a conflict with a
+/// concurrent one (SQLSTATE `40001`: MySQL/MariaDB deadlock 1213 and PostgreSQL serialization
+/// failure; `40P01`: PostgreSQL deadlock): nothing was written, and running it again is
+/// correct.
+pub(crate) fn is_transient_conflict(e: &DbErr) -> bool {
+    let (DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+    | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e))
+    | DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e))) = e
+    else {
+        return false;
+    };
+    match &**e {
+        sea_orm::sqlx::Error::Database(db) => {
+            matches!(db.code().as_deref(), Some("40001" | "40P01"))
+        }
+        _ => false,
+    }
+}
+
+/// How many times a write that lost a conflict (see [`is_transient_conflict`]) is tried in all.
+pub(crate) const CONFLICT_ATTEMPTS: usize = 3;
+
 #[cfg(test)]
 mod tests {
     use super::*;
